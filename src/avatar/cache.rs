@@ -1,0 +1,139 @@
+//! The render cache: encoded renditions bounded by bytes, plus a smaller cache of decoded
+//! originals so a miss at a new size skips the decode (which dominates a miss, STACK-NOTES.md).
+//!
+//! Keys carry the photo's id *and version*, so a replaced or edited photo can never be
+//! answered from an old entry: it simply has a different key, and the old entries age out.
+//! Concurrent misses for one key are coalesced by moka: one render, many waiters.
+
+use std::sync::Arc;
+
+use actix_web::http::header::HeaderValue;
+use bytes::Bytes;
+use image::DynamicImage;
+use sha2::{Digest as _, Sha256};
+
+use crate::defaults::Style;
+use crate::identity::Digest;
+use crate::imaging::PhotoFormat;
+
+/// Bookkeeping cost of one entry beyond its bytes (key, headers, moka's own nodes).
+const ENTRY_OVERHEAD: u32 = 256;
+
+/// What identifies a rendition: everything that changes its bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RenditionKey {
+    Photo {
+        id: i64,
+        version: i64,
+        size: u32,
+        format: PhotoFormat,
+    },
+    /// `digest` is None for styles that look the same for every hash.
+    Generated {
+        style: Style,
+        digest: Option<Digest>,
+        size: u32,
+        format: PhotoFormat,
+    },
+}
+
+/// An encoded image ready to send, with its headers computed once.
+#[derive(Debug)]
+pub struct Rendition {
+    pub body: Bytes,
+    pub content_type: HeaderValue,
+    pub etag: HeaderValue,
+}
+
+impl Rendition {
+    /// Wraps encoded bytes; the strong ETag is a digest of the bytes themselves, so it changes
+    /// exactly when the bytes do.
+    pub fn new(body: Vec<u8>, format: PhotoFormat) -> Rendition {
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        Rendition {
+            body: Bytes::from(body),
+            content_type: HeaderValue::from_static(format.mime_type()),
+            etag: HeaderValue::from_str(&etag).expect("hex is a valid header value"),
+        }
+    }
+
+    fn weight(&self) -> u32 {
+        u32::try_from(self.body.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(ENTRY_OVERHEAD)
+    }
+}
+
+/// Both caches, sized from `render_cache_bytes`: three quarters for encoded renditions,
+/// one quarter for decoded originals.
+#[derive(Clone)]
+pub struct RenderCache {
+    pub renditions: moka::future::Cache<RenditionKey, Arc<Rendition>>,
+    originals: moka::sync::Cache<(i64, i64), Arc<DynamicImage>>,
+}
+
+impl RenderCache {
+    pub fn new(total_bytes: u64) -> RenderCache {
+        let originals_bytes = total_bytes / 4;
+        RenderCache {
+            renditions: moka::future::Cache::builder()
+                .max_capacity(total_bytes - originals_bytes)
+                .weigher(|_, rendition: &Arc<Rendition>| rendition.weight())
+                .build(),
+            originals: moka::sync::Cache::builder()
+                .max_capacity(originals_bytes)
+                .weigher(|_, picture: &Arc<DynamicImage>| {
+                    u32::try_from(picture.as_bytes().len()).unwrap_or(u32::MAX)
+                })
+                .build(),
+        }
+    }
+
+    pub fn original(&self, id: i64, version: i64) -> Option<Arc<DynamicImage>> {
+        self.originals.get(&(id, version))
+    }
+
+    pub fn keep_original(&self, id: i64, version: i64, picture: Arc<DynamicImage>) {
+        self.originals.insert((id, version), picture);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etag_follows_the_bytes() {
+        let a = Rendition::new(vec![1, 2, 3], PhotoFormat::Png);
+        let b = Rendition::new(vec![1, 2, 3], PhotoFormat::Png);
+        let c = Rendition::new(vec![1, 2, 4], PhotoFormat::Png);
+        assert_eq!(a.etag, b.etag);
+        assert_ne!(a.etag, c.etag);
+        assert!(a.etag.to_str().unwrap().starts_with('"'));
+    }
+
+    #[tokio::test]
+    async fn cache_is_bounded_by_bytes() {
+        let cache = RenderCache::new(40_000);
+        for id in 0..100 {
+            let key = RenditionKey::Photo {
+                id,
+                version: 1,
+                size: 80,
+                format: PhotoFormat::Png,
+            };
+            cache
+                .renditions
+                .insert(
+                    key,
+                    Arc::new(Rendition::new(vec![0; 1000], PhotoFormat::Png)),
+                )
+                .await;
+        }
+        cache.renditions.run_pending_tasks().await;
+        let weight = cache.renditions.weighted_size();
+        assert!(weight <= 30_000, "weighted size {weight}");
+        assert!(weight > 0);
+    }
+}

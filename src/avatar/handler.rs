@@ -1,0 +1,173 @@
+//! `GET`/`HEAD /avatar/HASH[.ext]`: parse → photo or default → response with cache headers.
+//!
+//! Thin on purpose: parsing is `request`, lookups are `lookup`, pixels are `renderer`; this
+//! file decides which answer applies and writes the HTTP headers PROTOCOL.md "Photos" lists.
+
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::cache::Rendition;
+use super::request::{AvatarRequest, DefaultAction, parse_avatar_request};
+use crate::error::AppError;
+use crate::imaging::PhotoFormat;
+use crate::state::AppState;
+
+pub async fn get_avatar(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let segment = request.match_info().get("segment").unwrap_or_default();
+    let avatar = parse_avatar_request(segment, request.query_string(), &state.rules)?;
+    let photo = if avatar.force_default {
+        None
+    } else {
+        state.lookup.photo_for(&avatar.digest).await?
+    };
+    if let Some(photo) = photo {
+        let format = avatar.format.unwrap_or(photo.format);
+        let rendition = state.renderer.photo(&photo, avatar.size, format).await?;
+        let modified_at = Some(photo.modified_at);
+        return Ok(image_response(&request, &state, &rendition, modified_at));
+    }
+    serve_default(&request, &state, &avatar).await
+}
+
+/// `/avatar` and `/avatar/` with no hash go to the home page.
+pub async fn avatar_without_hash() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/"))
+        .finish()
+}
+
+/// Anything but GET and HEAD on an avatar URL.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, HEAD"))
+        .content_type("text/plain; charset=utf-8")
+        .body("avatars are read with GET or HEAD\n")
+}
+
+async fn serve_default(
+    request: &HttpRequest,
+    state: &AppState,
+    avatar: &AvatarRequest,
+) -> Result<HttpResponse, AppError> {
+    match &avatar.default {
+        DefaultAction::NotFound => Ok(with_common_headers(HttpResponse::NotFound(), state)
+            .content_type("text/plain; charset=utf-8")
+            .body("no avatar for this hash\n")),
+        DefaultAction::Redirect(url) => Ok(with_common_headers(HttpResponse::Found(), state)
+            .insert_header((header::LOCATION, url.as_str()))
+            .finish()),
+        DefaultAction::Draw(style) => {
+            let format = avatar.format.unwrap_or(PhotoFormat::Png);
+            let rendition = state
+                .renderer
+                .generated(*style, avatar.digest, avatar.size, format)
+                .await?;
+            Ok(image_response(request, state, &rendition, None))
+        }
+    }
+}
+
+fn with_common_headers(
+    mut builder: actix_web::HttpResponseBuilder,
+    state: &AppState,
+) -> actix_web::HttpResponseBuilder {
+    builder
+        .insert_header((header::CACHE_CONTROL, state.cache_control.clone()))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
+    builder
+}
+
+/// 200 with the image, or 304 when the client's validators still match.
+fn image_response(
+    request: &HttpRequest,
+    state: &AppState,
+    rendition: &Rendition,
+    modified_at: Option<i64>,
+) -> HttpResponse {
+    let last_modified = modified_at.map(http_date);
+    let fresh = client_copy_is_fresh(request.headers(), &rendition.etag, modified_at);
+    let builder = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    let mut builder = with_common_headers(builder, state);
+    builder.insert_header((header::ETAG, rendition.etag.clone()));
+    if let Some(value) = last_modified {
+        builder.insert_header((header::LAST_MODIFIED, value));
+    }
+    if fresh {
+        builder.finish()
+    } else {
+        builder
+            .insert_header((header::CONTENT_TYPE, rendition.content_type.clone()))
+            .body(rendition.body.clone())
+    }
+}
+
+fn http_date(unix_seconds: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix_seconds.max(0) as u64);
+    httpdate::fmt_http_date(time)
+}
+
+/// RFC 9110 §13.1: If-None-Match (weak comparison) decides when present; otherwise
+/// If-Modified-Since against the photo's modification time.
+fn client_copy_is_fresh(headers: &HeaderMap, etag: &HeaderValue, modified_at: Option<i64>) -> bool {
+    if let Some(value) = headers.get(header::IF_NONE_MATCH) {
+        return value
+            .to_str()
+            .is_ok_and(|list| etag_list_matches(list, etag.as_bytes()));
+    }
+    let (Some(since), Some(modified_at)) = (headers.get(header::IF_MODIFIED_SINCE), modified_at)
+    else {
+        return false;
+    };
+    since
+        .to_str()
+        .ok()
+        .and_then(|text| httpdate::parse_http_date(text).ok())
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .is_some_and(|since| since.as_secs() as i64 >= modified_at)
+}
+
+fn etag_list_matches(list: &str, etag: &[u8]) -> bool {
+    list.split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/").as_bytes() == etag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etag_lists_match_weakly_and_with_star() {
+        assert!(etag_list_matches("\"abc\"", b"\"abc\""));
+        assert!(etag_list_matches("\"x\", W/\"abc\"", b"\"abc\""));
+        assert!(etag_list_matches("*", b"\"abc\""));
+        assert!(!etag_list_matches("\"abd\"", b"\"abc\""));
+    }
+
+    #[test]
+    fn if_modified_since_compares_seconds() {
+        let etag = HeaderValue::from_static("\"e\"");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_str(&http_date(1_000)).unwrap(),
+        );
+        assert!(client_copy_is_fresh(&headers, &etag, Some(1_000)));
+        assert!(!client_copy_is_fresh(&headers, &etag, Some(1_001)));
+        assert!(!client_copy_is_fresh(&headers, &etag, None));
+    }
+}

@@ -1,0 +1,11 @@
+//! The hot path: `GET /avatar/HASH`.
+//!
+//! request → [`request`] (parse, clamp, validate) → [`lookup`] (digest → photo, in memory
+//! while the database is unchanged) → [`renderer`] (render cache, or a bounded blocking
+//! render on a miss) → [`handler`] (headers, ETag, 304).
+
+pub mod cache;
+pub mod handler;
+pub mod lookup;
+pub mod renderer;
+pub mod request;

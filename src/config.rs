@@ -1,0 +1,551 @@
+//! Cameo's configuration: one validated [`Config`] built from four layers,
+//! defaults < `cameo.toml` < `CAMEO_*` environment variables < command-line flags.
+//!
+//! Every key is declared once in [`KEYS`] (its name, what it allows, its default), and parsed
+//! by one function, so a bad value anywhere stops start-up with a single line that names the
+//! key, where the value came from and what is allowed. No global state: each test builds its
+//! own `Config`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::defaults::Style;
+
+/// What `d=` falls back to when a request names nothing usable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultStyle {
+    /// Answer 404 with no image.
+    NotFound,
+    Style(Style),
+}
+
+impl fmt::Display for DefaultStyle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DefaultStyle::NotFound => f.write_str("404"),
+            DefaultStyle::Style(style) => f.write_str(style.name()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The effective, validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Public URL of this server, without a trailing slash.
+    pub base_url: String,
+    /// Email domains this server serves (used by federation checks and address rules).
+    pub domains: Vec<String>,
+    pub max_size: u32,
+    pub default_style: DefaultStyle,
+    pub cache_max_age: u32,
+    pub render_cache_bytes: u64,
+    pub trusted_default_hosts: Vec<String>,
+    pub max_upload_bytes: u64,
+    pub max_image_pixels: u64,
+    pub image_workers: usize,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The SQLite file inside the data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("cameo.db")
+    }
+
+    /// A configuration for tests and tools: every default, with the given data directory and
+    /// an ephemeral port on loopback.
+    pub fn for_data_dir(data_dir: &Path) -> Config {
+        let mut layers = Layers::default();
+        layers
+            .flags
+            .insert("data_dir".into(), data_dir.display().to_string());
+        layers.flags.insert("bind".into(), "127.0.0.1:0".into());
+        // The defaults are valid by construction; a failure here is a bug in KEYS.
+        Config::from_layers(&layers).expect("the built-in defaults are valid")
+    }
+
+    /// Builds the configuration from its layers, validating every key.
+    pub fn from_layers(layers: &Layers) -> Result<Config, ConfigError> {
+        layers.check_unknown_file_keys()?;
+        let bind = layers.parse("bind", parse_socket_addr)?;
+        let base_url = match layers.raw("base_url") {
+            Some(_) => layers.parse("base_url", parse_base_url)?,
+            None => format!("http://{bind}"),
+        };
+        Ok(Config {
+            bind,
+            data_dir: layers.parse("data_dir", |v| Ok(PathBuf::from(v)))?,
+            base_url,
+            domains: layers.parse("domains", parse_domain_list)?,
+            max_size: layers.parse("max_size", |v| parse_int_in(v, 1, 2048))? as u32,
+            default_style: layers.parse("default_style", parse_default_style)?,
+            cache_max_age: layers.parse("cache_max_age", |v| parse_int_in(v, 0, 31_536_000))?
+                as u32,
+            render_cache_bytes: layers
+                .parse("render_cache_bytes", |v| parse_byte_size_in(v, 0, 64 << 30))?,
+            trusted_default_hosts: layers.parse("trusted_default_hosts", parse_domain_list)?,
+            max_upload_bytes: layers.parse("max_upload_bytes", |v| {
+                parse_byte_size_in(v, 1024, 100 << 20)
+            })?,
+            max_image_pixels: layers
+                .parse("max_image_pixels", |v| parse_int_in(v, 1, 400_000_000))?,
+            image_workers: match layers.parse("image_workers", |v| parse_int_in(v, 0, 256))? {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                n => n as usize,
+            },
+            log_format: layers.parse("log_format", |v| match v {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err(String::new()),
+            })?,
+        })
+    }
+
+    /// The effective configuration as TOML, for `cameo config`. Nothing here is secret yet;
+    /// keys holding secrets will be redacted when they exist.
+    pub fn to_toml(&self) -> String {
+        let list = |items: &[String]| {
+            let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let log_format = match self.log_format {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        };
+        format!(
+            "bind = \"{}\"\ndata_dir = {:?}\nbase_url = {:?}\ndomains = {}\nmax_size = {}\n\
+             default_style = \"{}\"\ncache_max_age = {}\nrender_cache_bytes = {}\n\
+             trusted_default_hosts = {}\nmax_upload_bytes = {}\nmax_image_pixels = {}\n\
+             image_workers = {}\nlog_format = \"{}\"\n",
+            self.bind,
+            self.data_dir.display().to_string(),
+            self.base_url,
+            list(&self.domains),
+            self.max_size,
+            self.default_style,
+            self.cache_max_age,
+            self.render_cache_bytes,
+            list(&self.trusted_default_hosts),
+            self.max_upload_bytes,
+            self.max_image_pixels,
+            self.image_workers,
+            log_format,
+        )
+    }
+}
+
+/// One configuration key: its name (also its TOML key), its environment variable, what it
+/// allows (said in errors) and its default.
+struct Key {
+    name: &'static str,
+    allowed: &'static str,
+    default: &'static str,
+}
+
+const KEYS: &[Key] = &[
+    Key {
+        name: "bind",
+        allowed: "an address:port such as 127.0.0.1:8080",
+        default: "127.0.0.1:8080",
+    },
+    Key {
+        name: "data_dir",
+        allowed: "a directory path",
+        default: "./data",
+    },
+    Key {
+        name: "base_url",
+        allowed: "an absolute http:// or https:// URL",
+        default: "",
+    },
+    Key {
+        name: "domains",
+        allowed: "a list of domain names",
+        default: "",
+    },
+    Key {
+        name: "max_size",
+        allowed: "an integer from 1 to 2048",
+        default: "512",
+    },
+    Key {
+        name: "default_style",
+        allowed: "one of 404, mp, mm, identicon, retro, blank, color",
+        default: "mp",
+    },
+    Key {
+        name: "cache_max_age",
+        allowed: "seconds, 0 to 31536000",
+        default: "300",
+    },
+    Key {
+        name: "render_cache_bytes",
+        allowed: "a byte size up to 64GiB, e.g. 67108864 or 64MiB",
+        default: "64MiB",
+    },
+    Key {
+        name: "trusted_default_hosts",
+        allowed: "a list of host names",
+        default: "",
+    },
+    Key {
+        name: "max_upload_bytes",
+        allowed: "a byte size from 1KiB to 100MiB, e.g. 10MB",
+        default: "10MB",
+    },
+    Key {
+        name: "max_image_pixels",
+        allowed: "an integer pixel count from 1 to 400000000",
+        default: "40000000",
+    },
+    Key {
+        name: "image_workers",
+        allowed: "0 (one per CPU) to 256",
+        default: "0",
+    },
+    Key {
+        name: "log_format",
+        allowed: "text or json",
+        default: "text",
+    },
+];
+
+fn env_name(key: &str) -> String {
+    format!("CAMEO_{}", key.to_ascii_uppercase())
+}
+
+/// Where a value came from, for error messages.
+#[derive(Clone, Copy, Debug)]
+enum Origin {
+    Flag,
+    Env,
+    File,
+    Default,
+}
+
+/// A raw value: TOML values keep their type, environment and flag values are strings.
+#[derive(Clone, Debug)]
+enum Raw {
+    Text(String),
+    Toml(toml::Value),
+}
+
+/// The three user-supplied layers, each a map from key name to value.
+#[derive(Default, Debug)]
+pub struct Layers {
+    pub file: toml::Table,
+    pub file_name: Option<PathBuf>,
+    pub env: BTreeMap<String, String>,
+    pub flags: BTreeMap<String, String>,
+    /// Things worth telling the operator that do not stop start-up (unknown `CAMEO_*` names).
+    pub warnings: Vec<String>,
+}
+
+impl Layers {
+    /// Reads the TOML file (if any) and the `CAMEO_*` variables of this process.
+    /// `flags` are the command-line values, keyed by config key name.
+    pub fn load(
+        config_file: Option<&Path>,
+        environment: impl IntoIterator<Item = (String, String)>,
+        flags: BTreeMap<String, String>,
+    ) -> Result<Layers, ConfigError> {
+        let mut layers = Layers {
+            flags,
+            ..Layers::default()
+        };
+        if let Some(path) = config_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError(format!("cannot read config file {}: {e}", path.display()))
+            })?;
+            layers.file = text.parse::<toml::Table>().map_err(|e| {
+                ConfigError(format!(
+                    "config file {}: {}",
+                    path.display(),
+                    e.message().replace('\n', " ")
+                ))
+            })?;
+            layers.file_name = Some(path.to_path_buf());
+        }
+        for (name, value) in environment {
+            if let Some(key) = KEYS.iter().find(|k| env_name(k.name) == name) {
+                layers.env.insert(key.name.to_string(), value);
+            } else if name.starts_with("CAMEO_") && name != "CAMEO_CONFIG" {
+                layers
+                    .warnings
+                    .push(format!("unknown environment variable {name} ignored"));
+            }
+        }
+        Ok(layers)
+    }
+
+    fn check_unknown_file_keys(&self) -> Result<(), ConfigError> {
+        for name in self.file.keys() {
+            if !KEYS.iter().any(|k| k.name == name) {
+                let known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+                return Err(ConfigError(format!(
+                    "config file: unknown key `{name}` (known keys: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn raw(&self, name: &str) -> Option<(Origin, Raw)> {
+        if let Some(v) = self.flags.get(name) {
+            return Some((Origin::Flag, Raw::Text(v.clone())));
+        }
+        if let Some(v) = self.env.get(name) {
+            return Some((Origin::Env, Raw::Text(v.clone())));
+        }
+        self.file
+            .get(name)
+            .map(|v| (Origin::File, Raw::Toml(v.clone())))
+    }
+
+    /// Parses key `name` from the highest layer that sets it, or from its default.
+    fn parse<T>(
+        &self,
+        name: &'static str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        let key = KEYS
+            .iter()
+            .find(|k| k.name == name)
+            .expect("every parsed key is in KEYS");
+        let (origin, raw) = self
+            .raw(name)
+            .unwrap_or((Origin::Default, Raw::Text(key.default.to_string())));
+        let text = match &raw {
+            Raw::Text(text) => text.clone(),
+            Raw::Toml(toml::Value::String(text)) => text.clone(),
+            Raw::Toml(toml::Value::Array(items)) => {
+                let mut parts = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        toml::Value::String(s) => parts.push(s.clone()),
+                        other => parts.push(other.to_string()),
+                    }
+                }
+                parts.join(",")
+            }
+            Raw::Toml(other) => other.to_string(),
+        };
+        parse(text.trim()).map_err(|detail| {
+            let place = match origin {
+                Origin::Flag => format!("--{}", name.replace('_', "-")),
+                Origin::Env => env_name(name),
+                Origin::File => format!(
+                    "`{name}` in {}",
+                    self.file_name
+                        .as_deref()
+                        .unwrap_or(Path::new("config file"))
+                        .display()
+                ),
+                Origin::Default => format!("default of `{name}`"),
+            };
+            let shown: String = text.chars().take(60).collect();
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({detail})")
+            };
+            ConfigError(format!(
+                "invalid value {shown:?} for {place}: expected {}{detail}",
+                key.allowed
+            ))
+        })
+    }
+}
+
+/// A configuration problem, already phrased as the one line start-up prints.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+fn parse_socket_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| String::new())
+}
+
+fn parse_base_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(String::new)?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("missing host".into());
+    }
+    Ok(text.trim_end_matches('/').to_string())
+}
+
+fn parse_int_in(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let value: u64 = text.parse().map_err(|_| String::new())?;
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err("out of range".into())
+    }
+}
+
+/// Accepts a plain byte count or a number with a unit: KB/MB/GB (powers of 1000) or
+/// KiB/MiB/GiB (powers of 1024).
+fn parse_byte_size_in(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| String::new())?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return Err("unknown unit".into()),
+    };
+    let bytes = number.checked_mul(multiplier).ok_or("too large")?;
+    if (min..=max).contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err("out of range".into())
+    }
+}
+
+fn parse_default_style(text: &str) -> Result<DefaultStyle, String> {
+    if text == "404" {
+        return Ok(DefaultStyle::NotFound);
+    }
+    Style::from_name(text)
+        .map(DefaultStyle::Style)
+        .ok_or_else(String::new)
+}
+
+/// A comma-separated (or TOML array) list of host names, lowercased, each checked.
+fn parse_domain_list(text: &str) -> Result<Vec<String>, String> {
+    let mut hosts = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let host = part.to_ascii_lowercase();
+        let valid = host.len() <= 253
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            && !host.starts_with(['.', '-'])
+            && !host.ends_with('.');
+        if !valid {
+            return Err(format!("{part:?} is not a host name"));
+        }
+        hosts.push(host);
+    }
+    Ok(hosts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layers_with(file: &str, env: &[(&str, &str)], flags: &[(&str, &str)]) -> Layers {
+        Layers {
+            file: file.parse().unwrap(),
+            file_name: Some("cameo.toml".into()),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            flags: flags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_as_documented() {
+        let config = Config::from_layers(&Layers::default()).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.max_size, 512);
+        assert_eq!(config.default_style, DefaultStyle::Style(Style::Mp));
+        assert_eq!(config.cache_max_age, 300);
+        assert_eq!(config.render_cache_bytes, 64 << 20);
+        assert_eq!(config.max_upload_bytes, 10_000_000);
+        assert_eq!(config.base_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn layers_override_in_order_file_env_flag() {
+        let file = "max_size = 100\ncache_max_age = 60\nbind = \"127.0.0.1:1\"";
+        let layers = layers_with(
+            file,
+            &[("cache_max_age", "120"), ("bind", "127.0.0.1:2")],
+            &[("bind", "127.0.0.1:3")],
+        );
+        let config = Config::from_layers(&layers).unwrap();
+        assert_eq!(config.max_size, 100);
+        assert_eq!(config.cache_max_age, 120);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:3");
+    }
+
+    #[test]
+    fn bad_value_names_key_origin_and_what_is_allowed() {
+        let error =
+            Config::from_layers(&layers_with("", &[("max_size", "5000")], &[])).unwrap_err();
+        assert!(error.0.contains("CAMEO_MAX_SIZE"), "{error}");
+        assert!(error.0.contains("1 to 2048"), "{error}");
+        assert!(!error.to_string().contains('\n'));
+        let error =
+            Config::from_layers(&layers_with("default_style = \"x\"", &[], &[])).unwrap_err();
+        assert!(error.0.contains("`default_style` in cameo.toml"), "{error}");
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused() {
+        let error = Config::from_layers(&layers_with("max_sise = 3", &[], &[])).unwrap_err();
+        assert!(error.0.contains("max_sise"), "{error}");
+    }
+
+    #[test]
+    fn lists_accept_toml_arrays_and_commas() {
+        let layers = layers_with(
+            "domains = [\"Example.org\", \"example.net\"]",
+            &[("trusted_default_hosts", "a.example, b.example")],
+            &[],
+        );
+        let config = Config::from_layers(&layers).unwrap();
+        assert_eq!(config.domains, vec!["example.org", "example.net"]);
+        assert_eq!(config.trusted_default_hosts, vec!["a.example", "b.example"]);
+        assert!(parse_domain_list("bad host").is_err());
+    }
+
+    #[test]
+    fn byte_sizes_take_units() {
+        assert_eq!(parse_byte_size_in("64MiB", 0, u64::MAX), Ok(64 << 20));
+        assert_eq!(parse_byte_size_in("10MB", 0, u64::MAX), Ok(10_000_000));
+        assert_eq!(parse_byte_size_in("123", 0, u64::MAX), Ok(123));
+        assert!(parse_byte_size_in("12XB", 0, u64::MAX).is_err());
+        assert!(parse_byte_size_in("99999999999999999GiB", 0, u64::MAX).is_err());
+    }
+
+    #[test]
+    fn base_url_must_be_http_and_loses_trailing_slash() {
+        assert_eq!(
+            parse_base_url("https://a.example/"),
+            Ok("https://a.example".into())
+        );
+        assert!(parse_base_url("ftp://a.example").is_err());
+        assert!(parse_base_url("https://").is_err());
+    }
+}

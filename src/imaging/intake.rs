@@ -1,0 +1,344 @@
+//! Intake of untrusted image bytes (CLI `add`/`import`, later the upload form).
+//!
+//! Rules, in the order they are applied, each refusal with a reason a person can act on:
+//! 1. the file size is bounded (`max_upload_bytes`) before anything is parsed;
+//! 2. the format is sniffed from the bytes, never from a file name: PNG, JPEG, GIF, WebP only;
+//! 3. the dimensions are read from the header and checked against the pixel budget *before*
+//!    any pixel buffer is allocated, and the decoder runs under `image::Limits` as well, so a
+//!    PNG declaring 100000×100000 is refused in microseconds;
+//! 4. EXIF orientation is applied, the picture is centre-cropped to a square and capped at
+//!    2048×2048;
+//! 5. the result is re-encoded (PNG, or JPEG for JPEG sources) so no metadata, trailing bytes
+//!    or polyglot payload survives.
+//!
+//! Animated GIFs keep their first frame.
+
+use std::io::Cursor;
+
+use actix_web::http::StatusCode;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+use sha2::{Digest as _, Sha256};
+
+use super::PhotoFormat;
+use super::render::{encode_picture, resize_square};
+
+/// Largest side of a stored original.
+pub const MAX_STORED_SIDE: u32 = 2048;
+/// Largest side the decoder accepts at all, whatever the pixel budget says.
+const MAX_DECODED_SIDE: u32 = 16_384;
+/// JPEG quality for stored originals: high, since every rendition is derived from it.
+const STORED_JPEG_QUALITY: u8 = 92;
+
+#[derive(Clone, Copy, Debug)]
+pub struct IntakeLimits {
+    pub max_bytes: u64,
+    pub max_pixels: u64,
+}
+
+/// A validated original, ready to store.
+#[derive(Clone, Debug)]
+pub struct PreparedPhoto {
+    /// The format the photo is served in by default: the format it was uploaded in.
+    pub format: PhotoFormat,
+    /// The re-encoded square original (PNG, or JPEG for JPEG uploads).
+    pub data: Vec<u8>,
+    pub side: u32,
+    /// SHA-256 of `data`, lowercase hex.
+    pub content_digest: String,
+    /// SHA-256 of the bytes as uploaded, so a re-import of the same file is spotted unread.
+    pub source_digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntakeError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is {size} bytes; at most {limit} bytes are accepted")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("this is not an image Cameo reads; use PNG, JPEG, GIF or WebP")]
+    NotAnImage,
+    #[error("{0} images are not accepted; use PNG, JPEG, GIF or WebP")]
+    UnsupportedFormat(String),
+    #[error("the image is {width}×{height} pixels; at most {limit} pixels are accepted")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("the image has no pixels")]
+    NoPixels,
+    #[error("the image could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl IntakeError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            IntakeError::Empty => "empty_file",
+            IntakeError::TooLarge { .. } => "file_too_large",
+            IntakeError::NotAnImage => "not_an_image",
+            IntakeError::UnsupportedFormat(_) => "unsupported_format",
+            IntakeError::TooManyPixels { .. } => "too_many_pixels",
+            IntakeError::NoPixels => "no_pixels",
+            IntakeError::Corrupt(_) => "corrupt_image",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            IntakeError::TooLarge { .. } | IntakeError::TooManyPixels { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            IntakeError::NotAnImage | IntakeError::UnsupportedFormat(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            IntakeError::Empty | IntakeError::NoPixels | IntakeError::Corrupt(_) => {
+                StatusCode::BAD_REQUEST
+            }
+        }
+    }
+}
+
+/// Validates and normalises an uploaded image. CPU-bound: call from a blocking thread.
+pub fn prepare_photo(bytes: &[u8], limits: IntakeLimits) -> Result<PreparedPhoto, IntakeError> {
+    if bytes.is_empty() {
+        return Err(IntakeError::Empty);
+    }
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(IntakeError::TooLarge {
+            size: bytes.len() as u64,
+            limit: limits.max_bytes,
+        });
+    }
+    let format = sniff_format(bytes)?;
+    let picture = decode_bounded(bytes, format, limits.max_pixels)?;
+    let square = crop_to_square(picture);
+    let square = if square.width() > MAX_STORED_SIDE {
+        resize_square(&square, MAX_STORED_SIDE)
+    } else {
+        square
+    };
+    let data = match format {
+        PhotoFormat::Jpeg => encode_picture(&square, PhotoFormat::Jpeg, STORED_JPEG_QUALITY),
+        _ => encode_picture(&square, PhotoFormat::Png, 0),
+    }
+    .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+    Ok(PreparedPhoto {
+        format,
+        side: square.width(),
+        content_digest: hex::encode(Sha256::digest(&data)),
+        source_digest: source_digest(bytes),
+        data,
+    })
+}
+
+/// SHA-256 of uploaded bytes, lowercase hex.
+pub fn source_digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn sniff_format(bytes: &[u8]) -> Result<PhotoFormat, IntakeError> {
+    let guessed = image::guess_format(bytes).map_err(|_| IntakeError::NotAnImage)?;
+    PhotoFormat::from_image_format(guessed)
+        .ok_or_else(|| IntakeError::UnsupportedFormat(format!("{guessed:?}").to_uppercase()))
+}
+
+/// Decodes under limits: dimensions are checked from the header before pixels are allocated.
+fn decode_bounded(
+    bytes: &[u8],
+    format: PhotoFormat,
+    max_pixels: u64,
+) -> Result<DynamicImage, IntakeError> {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DECODED_SIDE);
+    limits.max_image_height = Some(MAX_DECODED_SIDE);
+    // Room for the decoded buffer at up to 8 bytes per pixel, plus decoder working space.
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(describe_decode_error)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(IntakeError::NoPixels);
+    }
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(IntakeError::TooManyPixels {
+            width,
+            height,
+            limit: max_pixels,
+        });
+    }
+    let orientation = decoder.orientation().map_err(describe_decode_error)?;
+    let mut picture = DynamicImage::from_decoder(decoder).map_err(describe_decode_error)?;
+    picture.apply_orientation(orientation);
+    Ok(if picture.color().has_alpha() {
+        DynamicImage::ImageRgba8(picture.into_rgba8())
+    } else {
+        DynamicImage::ImageRgb8(picture.into_rgb8())
+    })
+}
+
+fn describe_decode_error(error: image::ImageError) -> IntakeError {
+    match error {
+        image::ImageError::Limits(_) => IntakeError::Corrupt(
+            "its dimensions or memory needs exceed what Cameo accepts".to_string(),
+        ),
+        image::ImageError::Unsupported(e) => IntakeError::Corrupt(format!("unsupported: {e}")),
+        other => {
+            // Decoder messages can be long; keep the first line and a bounded length.
+            let text = other.to_string();
+            let first_line = text.lines().next().unwrap_or("decoding failed");
+            IntakeError::Corrupt(first_line.chars().take(160).collect())
+        }
+    }
+}
+
+/// Keeps the centred square of the picture.
+fn crop_to_square(picture: DynamicImage) -> DynamicImage {
+    let (width, height) = (picture.width(), picture.height());
+    if width == height {
+        return picture;
+    }
+    let side = width.min(height);
+    picture.crop_imm((width - side) / 2, (height - side) / 2, side, side)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageEncoder, Rgb, RgbImage};
+
+    const LIMITS: IntakeLimits = IntakeLimits {
+        max_bytes: 10_000_000,
+        max_pixels: 40_000_000,
+    };
+
+    fn png_bytes(image: &RgbImage) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut out)
+            .write_image(
+                image.as_raw(),
+                image.width(),
+                image.height(),
+                image::ExtendedColorType::Rgb8,
+            )
+            .unwrap();
+        out
+    }
+
+    /// A PNG that declares a huge picture, with (almost) no pixel data behind it.
+    fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in [
+            (b"IHDR", &ihdr[..]),
+            (b"IDAT", &[0x78, 0x9c][..]),
+            (b"IEND", &[][..]),
+        ] {
+            let mut chunk = kind.to_vec();
+            chunk.extend_from_slice(data);
+            bytes.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(&chunk);
+            bytes.extend_from_slice(&crc32(&chunk).to_be_bytes());
+        }
+        bytes
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for byte in data {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn landscape_is_centre_cropped_to_square() {
+        let mut image = RgbImage::from_pixel(300, 100, Rgb([0, 0, 255]));
+        for y in 0..100 {
+            for x in 100..200 {
+                image.put_pixel(x, y, Rgb([255, 0, 0]));
+            }
+        }
+        let photo = prepare_photo(&png_bytes(&image), LIMITS).unwrap();
+        assert_eq!(photo.side, 100);
+        assert_eq!(photo.format, PhotoFormat::Png);
+        let decoded = image::load_from_memory(&photo.data).unwrap().into_rgb8();
+        assert_eq!(decoded.dimensions(), (100, 100));
+        assert!(decoded.pixels().all(|p| *p == Rgb([255, 0, 0])));
+    }
+
+    #[test]
+    fn huge_declared_dimensions_are_refused_before_allocation() {
+        let started = std::time::Instant::now();
+        let error = prepare_photo(&png_declaring(100_000, 100_000), LIMITS).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                IntakeError::TooManyPixels { .. } | IntakeError::Corrupt(_)
+            ),
+            "{error:?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let error = prepare_photo(&png_declaring(8000, 8000), LIMITS).unwrap_err();
+        assert!(
+            matches!(error, IntakeError::TooManyPixels { width: 8000, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn non_images_and_other_formats_are_refused_with_reasons() {
+        assert_eq!(prepare_photo(b"", LIMITS).unwrap_err(), IntakeError::Empty);
+        assert_eq!(
+            prepare_photo(b"hello world", LIMITS).unwrap_err(),
+            IntakeError::NotAnImage
+        );
+        let bmp = b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0";
+        assert!(matches!(
+            prepare_photo(bmp, LIMITS).unwrap_err(),
+            IntakeError::UnsupportedFormat(name) if name == "BMP"
+        ));
+        let tiny = IntakeLimits {
+            max_bytes: 10,
+            ..LIMITS
+        };
+        assert!(matches!(
+            prepare_photo(&[0u8; 11], tiny).unwrap_err(),
+            IntakeError::TooLarge {
+                size: 11,
+                limit: 10
+            }
+        ));
+    }
+
+    #[test]
+    fn truncated_image_is_corrupt_not_a_panic() {
+        let bytes = png_bytes(&RgbImage::from_pixel(64, 64, Rgb([1, 2, 3])));
+        let error = prepare_photo(&bytes[..bytes.len() / 2], LIMITS).unwrap_err();
+        assert!(matches!(error, IntakeError::Corrupt(_)), "{error:?}");
+    }
+
+    #[test]
+    fn trailing_bytes_do_not_survive_reencoding() {
+        let mut bytes = png_bytes(&RgbImage::from_pixel(8, 8, Rgb([9, 9, 9])));
+        bytes.extend_from_slice(b"<script>alert(1)</script>");
+        let photo = prepare_photo(&bytes, LIMITS).unwrap();
+        assert!(!photo.data.windows(8).any(|w| w == b"<script>"));
+        assert_ne!(photo.source_digest, photo.content_digest);
+    }
+
+    #[test]
+    fn oversized_originals_are_capped() {
+        let bytes = png_bytes(&RgbImage::from_pixel(2100, 2100, Rgb([5, 6, 7])));
+        let photo = prepare_photo(&bytes, LIMITS).unwrap();
+        assert_eq!(photo.side, MAX_STORED_SIDE);
+    }
+}

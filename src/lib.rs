@@ -1,0 +1,121 @@
+//! Cameo: a self-hosted, Libravatar-compatible, federated avatar server.
+//!
+//! Map of the crate:
+//! - [`config`]: one validated `Config` from defaults < cameo.toml < `CAMEO_*` < flags.
+//! - [`identity`]: email/OpenID normalisation and the MD5/SHA-256 [`identity::Digest`].
+//! - [`avatar`]: the hot path, `GET /avatar/HASH` (parse → lookup → render cache → response).
+//! - [`imaging`]: pure image work: intake of untrusted uploads, resizing and encoding.
+//! - [`defaults`]: generated images for misses (mp, identicon, retro, blank, color).
+//! - [`store`]: SQLite via sqlx, the only place SQL lives; [`store::changes`] notices writes
+//!   from other processes.
+//! - [`operator`]: what the CLI's `add`, `remove`, `list` and `import` do.
+//! - [`web`]: the HTML pages.
+//! - [`error`]: the one error type and its HTTP mapping.
+//!
+//! [`Application::build`] binds (use `127.0.0.1:0` in tests), migrates and returns a server
+//! ready to run, so tests start the very server the binary runs.
+
+pub mod avatar;
+pub mod config;
+pub mod defaults;
+pub mod error;
+pub mod identity;
+pub mod imaging;
+pub mod operator;
+pub mod state;
+pub mod store;
+pub mod web;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, web as routes};
+use sqlx::SqlitePool;
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::changes::ChangeWatch;
+
+/// A bound, migrated server, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: SqlitePool,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, AppError> {
+        let database = config.database_path();
+        let pool = store::open(&database).await?;
+        let changes = ChangeWatch::open(&database);
+        let config = Arc::new(config);
+        let state = routes::Data::new(AppState::new(config.clone(), pool.clone(), changes));
+
+        let listener = TcpListener::bind(config.bind)
+            .map_err(|e| AppError::Internal(format!("cannot listen on {}: {e}", config.bind)))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| AppError::Internal(format!("listener address: {e}")))?
+            .port();
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let server = actix_web::HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(configure_routes)
+                .default_service(routes::to(not_found))
+        })
+        .workers(workers)
+        .shutdown_timeout(10)
+        .listen(listener)
+        .map_err(|e| AppError::Internal(format!("cannot start the HTTP server: {e}")))?
+        .run();
+        Ok(Application { port, server, pool })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGINT/SIGTERM (in-flight requests finish), then checkpoints the WAL so
+    /// the database file alone is complete.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if let Err(error) = store::checkpoint(&self.pool).await {
+            tracing::warn!(%error, "WAL checkpoint at shutdown failed");
+        }
+        self.pool.close().await;
+        result
+    }
+}
+
+fn configure_routes(cfg: &mut routes::ServiceConfig) {
+    use actix_web::guard;
+    cfg.route("/", routes::get().to(web::home::home_page))
+        .route(
+            "/healthz",
+            routes::get().to(|| async { HttpResponse::Ok().body("ok\n") }),
+        )
+        .route(
+            "/avatar",
+            routes::get().to(avatar::handler::avatar_without_hash),
+        )
+        .route(
+            "/avatar/",
+            routes::get().to(avatar::handler::avatar_without_hash),
+        )
+        .service(
+            routes::resource("/avatar/{segment:.*}")
+                .route(
+                    routes::route()
+                        .guard(guard::Any(guard::Get()).or(guard::Head()))
+                        .to(avatar::handler::get_avatar),
+                )
+                .default_service(routes::to(avatar::handler::method_not_allowed)),
+        );
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("not found".into()))
+}

@@ -1,0 +1,227 @@
+//! What the operator CLI does: `add`, `remove`, `list`, `import`.
+//!
+//! These work on the database directly, so they are safe to run against a live server:
+//! SQLite serialises the writes and the server notices them at once (`store::changes`).
+//! Every file goes through the same intake as an upload; one bad file in an import is
+//! reported and skipped, never fatal.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use sqlx::SqlitePool;
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::identity::Identity;
+use crate::imaging::{IntakeError, IntakeLimits, PhotoFormat, intake, prepare_photo};
+use crate::state::intake_limits;
+use crate::store::addresses::{self, AddressListing, SetPhotoOutcome};
+
+/// Why a file or address could not be used, phrased for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error("{0}")]
+    Address(#[from] crate::identity::IdentityError),
+    #[error("{0}")]
+    Image(#[from] IntakeError),
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{0}")]
+    Name(String),
+    #[error("{0}")]
+    App(#[from] AppError),
+}
+
+impl From<sqlx::Error> for OperatorError {
+    fn from(error: sqlx::Error) -> OperatorError {
+        OperatorError::App(AppError::Database(error))
+    }
+}
+
+/// Reads a file, refusing it before reading if it is larger than the intake allows.
+fn read_bounded(path: &Path, limits: IntakeLimits) -> Result<Vec<u8>, OperatorError> {
+    let read_error = |e: std::io::Error| OperatorError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let metadata = file.metadata().map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(OperatorError::Name("not a regular file".into()));
+    }
+    if metadata.len() > limits.max_bytes {
+        return Err(IntakeError::TooLarge {
+            size: metadata.len(),
+            limit: limits.max_bytes,
+        }
+        .into());
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // `take` bounds the read even if the file grows while we read it.
+    file.take(limits.max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    Ok(bytes)
+}
+
+/// Gives `address` the photo in `photo_path`: a new confirmed address, or a replaced photo.
+pub async fn add(
+    pool: &SqlitePool,
+    config: &Config,
+    address: &str,
+    photo_path: &Path,
+) -> Result<SetPhotoOutcome, OperatorError> {
+    let identity = Identity::parse(address)?;
+    let limits = intake_limits(config);
+    let bytes = read_bounded(photo_path, limits)?;
+    set_photo_from_bytes(pool, &identity, bytes, limits).await
+}
+
+async fn set_photo_from_bytes(
+    pool: &SqlitePool,
+    identity: &Identity,
+    bytes: Vec<u8>,
+    limits: IntakeLimits,
+) -> Result<SetPhotoOutcome, OperatorError> {
+    if addresses::current_source_digest(pool, identity)
+        .await?
+        .as_deref()
+        == Some(intake::source_digest(&bytes).as_str())
+    {
+        return Ok(SetPhotoOutcome::Unchanged);
+    }
+    let photo = tokio::task::spawn_blocking(move || prepare_photo(&bytes, limits))
+        .await
+        .map_err(|e| AppError::Internal(format!("image worker failed: {e}")))??;
+    Ok(addresses::set_confirmed_photo(pool, identity, &photo).await?)
+}
+
+pub async fn remove(pool: &SqlitePool, address: &str) -> Result<bool, OperatorError> {
+    let identity = Identity::parse(address)?;
+    Ok(addresses::remove(pool, &identity).await?)
+}
+
+pub async fn list(pool: &SqlitePool) -> Result<Vec<AddressListing>, OperatorError> {
+    Ok(addresses::list(pool).await?)
+}
+
+/// The result for one file of an import.
+#[derive(Debug)]
+pub struct ImportLine {
+    pub file_name: String,
+    pub result: Result<(Identity, SetPhotoOutcome), OperatorError>,
+}
+
+impl fmt::Display for ImportLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.result {
+            Ok((identity, outcome)) => write!(f, "{:<9} {identity}", outcome.word()),
+            Err(error) => write!(f, "skipped   {}: {error}", self.file_name),
+        }
+    }
+}
+
+/// Totals of an import, printed last.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub imported: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} imported, {} updated, {} unchanged, {} skipped",
+            self.imported, self.updated, self.unchanged, self.skipped
+        )
+    }
+}
+
+/// Imports every `ADDRESS.(jpg|jpeg|png|gif|webp)` in `dir`, in name order, decoding several
+/// files at once; `report` sees one line per file as soon as it (and all before it) is done.
+pub async fn import_dir(
+    pool: &SqlitePool,
+    config: &Config,
+    dir: &Path,
+    mut report: impl FnMut(&ImportLine),
+) -> Result<ImportSummary, OperatorError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| OperatorError::Read {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    let limits = intake_limits(config);
+    let mut lines = futures_util::stream::iter(paths)
+        .map(|path| import_file(pool, path, limits))
+        .buffered(config.image_workers.max(1));
+    let mut summary = ImportSummary::default();
+    while let Some(line) = lines.next().await {
+        match &line.result {
+            Ok((_, SetPhotoOutcome::Imported)) => summary.imported += 1,
+            Ok((_, SetPhotoOutcome::Updated)) => summary.updated += 1,
+            Ok((_, SetPhotoOutcome::Unchanged)) => summary.unchanged += 1,
+            Err(_) => summary.skipped += 1,
+        }
+        report(&line);
+    }
+    Ok(summary)
+}
+
+async fn import_file(pool: &SqlitePool, path: PathBuf, limits: IntakeLimits) -> ImportLine {
+    let file_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let result = async {
+        let identity = address_from_file_name(&file_name)?;
+        let bytes = read_bounded(&path, limits)?;
+        let outcome = set_photo_from_bytes(pool, &identity, bytes, limits).await?;
+        Ok((identity, outcome))
+    }
+    .await;
+    ImportLine { file_name, result }
+}
+
+/// `alice@example.org.jpg` → `alice@example.org`. Only emails: a file name cannot hold an
+/// OpenID URL's slashes.
+pub fn address_from_file_name(file_name: &str) -> Result<Identity, OperatorError> {
+    let (stem, extension) = file_name.rsplit_once('.').ok_or_else(|| {
+        OperatorError::Name("not named ADDRESS.jpg, .jpeg, .png, .gif or .webp".into())
+    })?;
+    if PhotoFormat::from_extension(extension).is_none() {
+        return Err(OperatorError::Name(format!(
+            "extension .{extension} is not one of .jpg, .jpeg, .png, .gif, .webp"
+        )));
+    }
+    match Identity::parse(stem)? {
+        identity @ Identity::Email(_) => Ok(identity),
+        Identity::OpenId(_) => Err(OperatorError::Name(
+            "file names hold email addresses only".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_give_email_addresses() {
+        assert_eq!(
+            address_from_file_name("Alice@Example.org.JPG").unwrap(),
+            Identity::Email("alice@example.org".into())
+        );
+        assert!(address_from_file_name("alice@example.org").is_err());
+        assert!(address_from_file_name("notes.txt").is_err());
+        assert!(address_from_file_name("no-at-sign.png").is_err());
+        assert!(address_from_file_name(".DS_Store").is_err());
+    }
+}

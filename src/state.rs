@@ -1,0 +1,55 @@
+//! Shared application state, built once per server from a validated [`Config`].
+
+use std::sync::Arc;
+
+use actix_web::http::header::HeaderValue;
+use sqlx::SqlitePool;
+
+use crate::avatar::lookup::PhotoLookup;
+use crate::avatar::renderer::Renderer;
+use crate::avatar::request::RequestRules;
+use crate::config::Config;
+use crate::imaging::IntakeLimits;
+use crate::store::changes::ChangeWatch;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: SqlitePool,
+    pub rules: RequestRules,
+    pub lookup: PhotoLookup,
+    pub renderer: Renderer,
+    /// `public, max-age=N`, built once.
+    pub cache_control: HeaderValue,
+}
+
+impl AppState {
+    pub fn new(config: Arc<Config>, pool: SqlitePool, changes: ChangeWatch) -> AppState {
+        let cache_control =
+            HeaderValue::from_str(&format!("public, max-age={}", config.cache_max_age))
+                .expect("digits make a valid header value");
+        AppState {
+            rules: RequestRules {
+                max_size: config.max_size,
+                server_default: config.default_style,
+                trusted_default_hosts: config.trusted_default_hosts.clone(),
+            },
+            lookup: PhotoLookup::new(pool.clone(), changes),
+            renderer: Renderer::new(
+                pool.clone(),
+                config.render_cache_bytes,
+                config.image_workers,
+            ),
+            cache_control,
+            pool,
+            config,
+        }
+    }
+}
+
+/// The intake limits a configuration sets.
+pub fn intake_limits(config: &Config) -> IntakeLimits {
+    IntakeLimits {
+        max_bytes: config.max_upload_bytes,
+        max_pixels: config.max_image_pixels,
+    }
+}

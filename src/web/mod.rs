@@ -1,0 +1,3 @@
+//! The HTML side of Cameo. For now the home page; accounts and uploads come with their issue.
+
+pub mod home;

@@ -1,0 +1,186 @@
+//! `spawn_app()` and the small helpers every test uses: pictures, fetching, decoding.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use cameo::Application;
+use cameo::config::Config;
+use cameo::identity::Identity;
+use image::{DynamicImage, ImageEncoder, Rgb, RgbImage, RgbaImage};
+use sqlx::SqlitePool;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub config: Config,
+    /// A second connection pool on the same file, standing in for an operator's process.
+    pub operator: SqlitePool,
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts Cameo with every default except a fresh data directory and an ephemeral port.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts Cameo after `adjust` has changed the configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::for_data_dir(dir.path());
+    config.image_workers = 2;
+    adjust(&mut config);
+    let app = Application::build(config.clone())
+        .await
+        .expect("server builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let operator = cameo::store::open(&config.database_path())
+        .await
+        .expect("second pool");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        base,
+        client,
+        config,
+        operator,
+        dir,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path_and_query}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Gives `address` the photo `bytes`, as `cameo add` does, through the operator's pool.
+    pub async fn add_photo(&self, address: &str, bytes: &[u8]) {
+        let path = self
+            .dir
+            .path()
+            .join(format!("upload-{}.img", rand_suffix()));
+        std::fs::write(&path, bytes).expect("write photo");
+        cameo::operator::add(&self.operator, &self.config, address, &path)
+            .await
+            .expect("photo added");
+    }
+
+    /// Runs the real `cameo` binary against this app's data directory.
+    pub fn cameo(&self, args: &[&str]) -> Output {
+        run_cameo(self.dir.path(), args, &[])
+    }
+}
+
+/// Runs the `cameo` binary with `--data-dir DIR` and extra environment variables.
+pub fn run_cameo(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cameo"));
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("RUST_LOG", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("cameo runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn md5_of(address: &str) -> String {
+    Identity::parse(address).unwrap().digests()[0].to_hex()
+}
+
+pub fn sha256_of(address: &str) -> String {
+    Identity::parse(address).unwrap().digests()[1].to_hex()
+}
+
+pub const RED: [u8; 3] = [255, 0, 0];
+pub const BLUE: [u8; 3] = [0, 0, 255];
+
+/// A photo that is red on its left half and blue on its right half.
+pub fn red_blue_photo(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, _| {
+        if x < width / 2 { Rgb(RED) } else { Rgb(BLUE) }
+    })
+}
+
+pub fn solid_photo(side: u32, colour: [u8; 3]) -> RgbImage {
+    RgbImage::from_pixel(side, side, Rgb(colour))
+}
+
+pub fn encode(image: &RgbImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    DynamicImage::ImageRgb8(image.clone())
+        .write_to(&mut out, format)
+        .expect("encode");
+    out.into_inner()
+}
+
+pub fn png(image: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(
+            image.as_raw(),
+            image.width(),
+            image.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .expect("png");
+    out
+}
+
+/// Decodes a response body, checking the Content-Type matches the bytes.
+pub async fn decode(response: reqwest::Response) -> RgbaImage {
+    let content_type = header(&response, "content-type");
+    let bytes = response.bytes().await.expect("body");
+    let format = image::guess_format(&bytes).expect("an image");
+    assert_eq!(
+        format.to_mime_type(),
+        content_type,
+        "Content-Type matches the bytes"
+    );
+    image::load_from_memory(&bytes)
+        .expect("decodes")
+        .into_rgba8()
+}
+
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().expect("ascii header").to_string())
+        .unwrap_or_default()
+}
+
+/// Whether a pixel is close to an RGB colour (lossy formats move values a little).
+pub fn near(pixel: &image::Rgba<u8>, colour: [u8; 3], tolerance: u8) -> bool {
+    pixel.0[..3]
+        .iter()
+        .zip(colour)
+        .all(|(a, b)| a.abs_diff(b) <= tolerance)
+}
+
+pub fn temp_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write file");
+    path
+}
