@@ -343,7 +343,7 @@ impl Layers {
         };
         parse(text.trim()).map_err(|detail| {
             let place = match origin {
-                Origin::Flag => format!("--{}", name.replace('_', "-")),
+                Origin::Flag => format!("command-line `{name}`"),
                 Origin::Env => env_name(name),
                 Origin::File => format!(
                     "`{name}` in {}",

@@ -9,12 +9,11 @@ use std::sync::Arc;
 
 use actix_web::http::header::HeaderValue;
 use bytes::Bytes;
-use image::DynamicImage;
 use sha2::{Digest as _, Sha256};
 
 use crate::defaults::Style;
 use crate::identity::Digest;
-use crate::imaging::PhotoFormat;
+use crate::imaging::{Original, PhotoFormat};
 
 /// Bookkeeping cost of one entry beyond its bytes (key, headers, moka's own nodes).
 const ENTRY_OVERHEAD: u32 = 256;
@@ -70,7 +69,7 @@ impl Rendition {
 #[derive(Clone)]
 pub struct RenderCache {
     pub renditions: moka::future::Cache<RenditionKey, Arc<Rendition>>,
-    originals: moka::sync::Cache<(i64, i64), Arc<DynamicImage>>,
+    originals: moka::sync::Cache<(i64, i64), Arc<Original>>,
 }
 
 impl RenderCache {
@@ -83,18 +82,18 @@ impl RenderCache {
                 .build(),
             originals: moka::sync::Cache::builder()
                 .max_capacity(originals_bytes)
-                .weigher(|_, picture: &Arc<DynamicImage>| {
-                    u32::try_from(picture.as_bytes().len()).unwrap_or(u32::MAX)
+                .weigher(|_, original: &Arc<Original>| {
+                    u32::try_from(original.byte_size()).unwrap_or(u32::MAX)
                 })
                 .build(),
         }
     }
 
-    pub fn original(&self, id: i64, version: i64) -> Option<Arc<DynamicImage>> {
+    pub fn original(&self, id: i64, version: i64) -> Option<Arc<Original>> {
         self.originals.get(&(id, version))
     }
 
-    pub fn keep_original(&self, id: i64, version: i64, picture: Arc<DynamicImage>) {
+    pub fn keep_original(&self, id: i64, version: i64, picture: Arc<Original>) {
         self.originals.insert((id, version), picture);
     }
 }

@@ -14,7 +14,7 @@ use super::cache::{RenderCache, Rendition, RenditionKey};
 use crate::defaults::Style;
 use crate::error::AppError;
 use crate::identity::Digest;
-use crate::imaging::{PhotoFormat, decode_original, encode_picture, render, resize_square};
+use crate::imaging::{Original, PhotoFormat, decode_original, encode_picture, render};
 use crate::store::photos::{self, PhotoRef};
 
 pub struct Renderer {
@@ -51,8 +51,8 @@ impl Renderer {
             .try_get_with(key, async move {
                 let original = self.original(id, version).await?;
                 self.blocking(move || {
-                    let resized = resize_square(&original, size);
-                    encode_picture(&resized, format, render::RENDER_JPEG_QUALITY)
+                    original
+                        .render(size, format)
                         .map(|bytes| Rendition::new(bytes, format))
                         .map_err(|e| AppError::Internal(format!("encoding a rendition: {e}")))
                 })
@@ -99,7 +99,7 @@ impl Renderer {
     }
 
     /// The decoded original, from memory or from the database.
-    async fn original(&self, id: i64, version: i64) -> Result<Arc<DynamicImage>, AppError> {
+    async fn original(&self, id: i64, version: i64) -> Result<Arc<Original>, AppError> {
         if let Some(picture) = self.cache.original(id, version) {
             return Ok(picture);
         }

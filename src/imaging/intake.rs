@@ -11,7 +11,7 @@
 //! 5. the result is re-encoded (PNG, or JPEG for JPEG sources) so no metadata, trailing bytes
 //!    or polyglot payload survives.
 //!
-//! Animated GIFs keep their first frame.
+//! Animated GIFs stay animated (see [`super::animation`] for their tighter bounds).
 
 use std::io::Cursor;
 
@@ -20,6 +20,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use sha2::{Digest as _, Sha256};
 
 use super::PhotoFormat;
+use super::animation::decode_gif_frames;
 use super::render::{encode_picture, resize_square};
 
 /// Largest side of a stored original.
@@ -61,6 +62,8 @@ pub enum IntakeError {
     UnsupportedFormat(String),
     #[error("the image is {width}×{height} pixels; at most {limit} pixels are accepted")]
     TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error("the animation has more than {limit} frames")]
+    TooManyFrames { limit: usize },
     #[error("the image has no pixels")]
     NoPixels,
     #[error("the image could not be read: {0}")]
@@ -75,6 +78,7 @@ impl IntakeError {
             IntakeError::NotAnImage => "not_an_image",
             IntakeError::UnsupportedFormat(_) => "unsupported_format",
             IntakeError::TooManyPixels { .. } => "too_many_pixels",
+            IntakeError::TooManyFrames { .. } => "too_many_frames",
             IntakeError::NoPixels => "no_pixels",
             IntakeError::Corrupt(_) => "corrupt_image",
         }
@@ -82,9 +86,9 @@ impl IntakeError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            IntakeError::TooLarge { .. } | IntakeError::TooManyPixels { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            IntakeError::TooLarge { .. }
+            | IntakeError::TooManyPixels { .. }
+            | IntakeError::TooManyFrames { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IntakeError::NotAnImage | IntakeError::UnsupportedFormat(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -108,6 +112,20 @@ pub fn prepare_photo(bytes: &[u8], limits: IntakeLimits) -> Result<PreparedPhoto
     }
     let format = sniff_format(bytes)?;
     let picture = decode_bounded(bytes, format, limits.max_pixels)?;
+    if format == PhotoFormat::Gif
+        && let Some(animation) = decode_gif_frames(bytes, limits.max_pixels)?
+    {
+        let data = animation
+            .encode_gif()
+            .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+        return Ok(PreparedPhoto {
+            format,
+            side: animation.side(),
+            content_digest: hex::encode(Sha256::digest(&data)),
+            source_digest: source_digest(bytes),
+            data,
+        });
+    }
     let square = crop_to_square(picture);
     let square = if square.width() > MAX_STORED_SIDE {
         resize_square(&square, MAX_STORED_SIDE)
@@ -333,6 +351,27 @@ mod tests {
         let photo = prepare_photo(&bytes, LIMITS).unwrap();
         assert!(!photo.data.windows(8).any(|w| w == b"<script>"));
         assert_ne!(photo.source_digest, photo.content_digest);
+    }
+
+    #[test]
+    fn animated_gif_stays_animated_and_square() {
+        let frames = [[255, 0, 0, 255], [0, 0, 255, 255]].map(|c| {
+            (
+                image::RgbaImage::from_pixel(60, 30, image::Rgba(c)),
+                image::Delay::from_numer_denom_ms(50, 1),
+            )
+        });
+        let bytes = crate::imaging::animation::Animation {
+            frames: frames.to_vec(),
+        }
+        .encode_gif()
+        .unwrap();
+        let photo = prepare_photo(&bytes, LIMITS).unwrap();
+        assert_eq!((photo.format, photo.side), (PhotoFormat::Gif, 30));
+        match crate::imaging::decode_original(&photo.data).unwrap() {
+            crate::imaging::Original::Animated(animation) => assert_eq!(animation.frames.len(), 2),
+            crate::imaging::Original::Still(_) => panic!("animation lost"),
+        }
     }
 
     #[test]

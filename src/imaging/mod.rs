@@ -6,11 +6,12 @@
 //! Nothing here touches the network, the database or the async executor: callers run these
 //! functions on blocking threads under the bounded image-worker semaphore.
 
+pub mod animation;
 pub mod intake;
 pub mod render;
 
 pub use intake::{IntakeError, IntakeLimits, PreparedPhoto, prepare_photo};
-pub use render::{decode_original, encode_picture, resize_square};
+pub use render::{Original, decode_original, encode_picture, resize_square};
 
 /// The image formats Cameo accepts and serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

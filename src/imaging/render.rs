@@ -15,12 +15,58 @@ use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ExtendedColorType, ImageEncoder, ImageReader, Limits, Rgb, RgbImage};
 
 use super::PhotoFormat;
+use super::animation::{Animation, decode_gif_frames};
 
 /// JPEG quality of served renditions.
 pub const RENDER_JPEG_QUALITY: u8 = 85;
 
-/// Decodes a stored original (already validated at intake) into RGB8 or RGBA8.
-pub fn decode_original(bytes: &[u8]) -> image::ImageResult<DynamicImage> {
+/// A decoded stored original: a still picture (RGB8 or RGBA8) or an animation.
+#[derive(Clone, Debug)]
+pub enum Original {
+    Still(DynamicImage),
+    Animated(Animation),
+}
+
+impl Original {
+    /// Bytes held in memory, for cache weights.
+    pub fn byte_size(&self) -> usize {
+        match self {
+            Original::Still(picture) => picture.as_bytes().len(),
+            Original::Animated(animation) => animation.byte_size(),
+        }
+    }
+
+    /// This original at `size`×`size` in `format`. Animations stay animated as GIF; other
+    /// formats get their first frame.
+    pub fn render(&self, size: u32, format: PhotoFormat) -> image::ImageResult<Vec<u8>> {
+        match (self, format) {
+            (Original::Animated(animation), PhotoFormat::Gif) => {
+                animation.resized(size).encode_gif()
+            }
+            (Original::Animated(animation), _) => {
+                let still = resize_square(&animation.first_frame(), size);
+                encode_picture(&still, format, RENDER_JPEG_QUALITY)
+            }
+            (Original::Still(picture), _) => {
+                encode_picture(&resize_square(picture, size), format, RENDER_JPEG_QUALITY)
+            }
+        }
+    }
+}
+
+/// Decodes a stored original (already validated at intake).
+pub fn decode_original(bytes: &[u8]) -> Result<Original, String> {
+    if image::guess_format(bytes).ok() == Some(image::ImageFormat::Gif)
+        && let Some(animation) = decode_gif_frames(bytes, u64::MAX).map_err(|e| e.to_string())?
+    {
+        return Ok(Original::Animated(animation));
+    }
+    decode_still(bytes)
+        .map(Original::Still)
+        .map_err(|e| e.to_string())
+}
+
+fn decode_still(bytes: &[u8]) -> image::ImageResult<DynamicImage> {
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     // Stored originals are at most 2048×2048; the limit only guards against a damaged row.
     let mut limits = Limits::default();
@@ -155,7 +201,7 @@ mod tests {
         ] {
             let bytes = encode_picture(&picture, format, RENDER_JPEG_QUALITY).unwrap();
             assert_eq!(image::guess_format(&bytes).unwrap(), format.image_format());
-            let decoded = decode_original(&bytes).unwrap();
+            let decoded = decode_still(&bytes).unwrap();
             assert_eq!(decoded.dimensions(), (40, 40), "{format:?}");
         }
     }

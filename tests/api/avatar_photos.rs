@@ -297,3 +297,39 @@ async fn landscape_upload_is_centre_cropped() {
     .await;
     assert!(near(square.get_pixel(2, 32), RED, 30) && near(square.get_pixel(61, 32), RED, 30));
 }
+
+#[tokio::test]
+async fn animated_gif_stays_animated_at_the_requested_size() {
+    use image::AnimationDecoder;
+    let app = spawn_app().await;
+    let frames = [RED, BLUE].map(|c| {
+        let frame = image::RgbaImage::from_pixel(64, 64, image::Rgba([c[0], c[1], c[2], 255]));
+        image::Frame::from_parts(frame, 0, 0, image::Delay::from_numer_denom_ms(100, 1))
+    });
+    let mut gif = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut gif);
+        encoder
+            .set_repeat(image::codecs::gif::Repeat::Infinite)
+            .unwrap();
+        encoder.encode_frames(frames).unwrap();
+    }
+    app.add_photo("anim@example.org", &gif).await;
+    let hash = md5_of("anim@example.org");
+
+    let response = app.get(&format!("/avatar/{hash}?s=24")).await;
+    assert_eq!(header(&response, "content-type"), "image/gif");
+    let bytes = response.bytes().await.unwrap();
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes)).unwrap();
+    let frames = decoder.into_frames().collect_frames().unwrap();
+    assert_eq!(frames.len(), 2, "still animated");
+    assert_eq!(frames[1].buffer().dimensions(), (24, 24));
+    assert!(near(frames[0].buffer().get_pixel(12, 12), RED, 40));
+    assert!(near(frames[1].buffer().get_pixel(12, 12), BLUE, 40));
+
+    let still = decode(app.get(&format!("/avatar/{hash}.png?s=24")).await).await;
+    assert!(
+        near(still.get_pixel(12, 12), RED, 40),
+        "other formats get the first frame"
+    );
+}

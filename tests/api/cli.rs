@@ -106,7 +106,7 @@ fn bad_config_values_stop_with_one_line_naming_the_key() {
         (
             vec!["--set", "max_size=5000", "config"],
             vec![],
-            "--max-size",
+            "command-line `max_size`",
         ),
         (
             vec!["config"],
