@@ -30,6 +30,26 @@ impl fmt::Display for DefaultStyle {
     }
 }
 
+/// How misses are sent to Gravatar (PROTOCOL.md "The Gravatar fallback").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GravatarMode {
+    /// Fetch from the upstream and serve the bytes ourselves.
+    Proxy,
+    /// 302 to the upstream.
+    Redirect,
+    Off,
+}
+
+impl GravatarMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            GravatarMode::Proxy => "proxy",
+            GravatarMode::Redirect => "redirect",
+            GravatarMode::Off => "off",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -54,6 +74,15 @@ pub struct Config {
     pub max_image_pixels: u64,
     pub image_workers: usize,
     pub log_format: LogFormat,
+    pub gravatar_mode: GravatarMode,
+    /// Base URL of the Gravatar upstream, without a trailing slash.
+    pub gravatar_upstream: String,
+    /// Total time allowed for one upstream request.
+    pub gravatar_timeout: std::time::Duration,
+    /// DNS servers for SRV discovery; empty means the system's resolvers.
+    pub dns_servers: Vec<SocketAddr>,
+    /// Lets the domain check probe private, loopback and link-local addresses (tests only).
+    pub allow_private_probe: bool,
 }
 
 impl Config {
@@ -108,13 +137,26 @@ impl Config {
                 "json" => Ok(LogFormat::Json),
                 _ => Err(String::new()),
             })?,
+            gravatar_mode: layers.parse("gravatar_mode", |v| match v {
+                "proxy" => Ok(GravatarMode::Proxy),
+                "redirect" => Ok(GravatarMode::Redirect),
+                "off" => Ok(GravatarMode::Off),
+                _ => Err(String::new()),
+            })?,
+            gravatar_upstream: layers.parse("gravatar_upstream", parse_base_url)?,
+            gravatar_timeout: std::time::Duration::from_millis(
+                layers.parse("gravatar_timeout_ms", |v| parse_int_in(v, 100, 2000))?,
+            ),
+            dns_servers: layers.parse("dns_servers", parse_socket_addr_list)?,
+            allow_private_probe: layers.parse("allow_private_probe", parse_bool)?,
         })
     }
 
     /// The effective configuration as TOML, for `cameo config`. Nothing here is secret yet;
     /// keys holding secrets will be redacted when they exist.
     pub fn to_toml(&self) -> String {
-        let list = |items: &[String]| {
+        let quoted = |text: &str| format!("{text:?}");
+        let list = |items: Vec<String>| {
             let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
             format!("[{}]", quoted.join(", "))
         };
@@ -122,25 +164,39 @@ impl Config {
             LogFormat::Text => "text",
             LogFormat::Json => "json",
         };
-        format!(
-            "bind = \"{}\"\ndata_dir = {:?}\nbase_url = {:?}\ndomains = {}\nmax_size = {}\n\
-             default_style = \"{}\"\ncache_max_age = {}\nrender_cache_bytes = {}\n\
-             trusted_default_hosts = {}\nmax_upload_bytes = {}\nmax_image_pixels = {}\n\
-             image_workers = {}\nlog_format = \"{}\"\n",
-            self.bind,
-            self.data_dir.display().to_string(),
-            self.base_url,
-            list(&self.domains),
-            self.max_size,
-            self.default_style,
-            self.cache_max_age,
-            self.render_cache_bytes,
-            list(&self.trusted_default_hosts),
-            self.max_upload_bytes,
-            self.max_image_pixels,
-            self.image_workers,
-            log_format,
-        )
+        let entries = [
+            ("bind", quoted(&self.bind.to_string())),
+            ("data_dir", quoted(&self.data_dir.display().to_string())),
+            ("base_url", quoted(&self.base_url)),
+            ("domains", list(self.domains.clone())),
+            ("max_size", self.max_size.to_string()),
+            ("default_style", quoted(&self.default_style.to_string())),
+            ("cache_max_age", self.cache_max_age.to_string()),
+            ("render_cache_bytes", self.render_cache_bytes.to_string()),
+            (
+                "trusted_default_hosts",
+                list(self.trusted_default_hosts.clone()),
+            ),
+            ("max_upload_bytes", self.max_upload_bytes.to_string()),
+            ("max_image_pixels", self.max_image_pixels.to_string()),
+            ("image_workers", self.image_workers.to_string()),
+            ("log_format", quoted(log_format)),
+            ("gravatar_mode", quoted(self.gravatar_mode.name())),
+            ("gravatar_upstream", quoted(&self.gravatar_upstream)),
+            (
+                "gravatar_timeout_ms",
+                self.gravatar_timeout.as_millis().to_string(),
+            ),
+            (
+                "dns_servers",
+                list(self.dns_servers.iter().map(|a| a.to_string()).collect()),
+            ),
+            ("allow_private_probe", self.allow_private_probe.to_string()),
+        ];
+        entries
+            .iter()
+            .map(|(key, value)| format!("{key} = {value}\n"))
+            .collect()
     }
 }
 
@@ -375,6 +431,22 @@ pub struct ConfigError(pub String);
 
 fn parse_socket_addr(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| String::new())
+}
+
+fn parse_socket_addr_list(text: &str) -> Result<Vec<SocketAddr>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().map_err(|_| format!("{part:?} is not ip:port")))
+        .collect()
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(String::new()),
+    }
 }
 
 fn parse_base_url(text: &str) -> Result<String, String> {

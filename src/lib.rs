@@ -9,7 +9,9 @@
 //! - [`store`]: SQLite via sqlx, the only place SQL lives; [`store::changes`] notices writes
 //!   from other processes.
 //! - [`operator`]: what the CLI's `add`, `remove`, `list` and `import` do.
+//! - [`outbound`]: bounded, SSRF-safe outbound HTTP (Gravatar proxy, federation probes).
 //! - [`web`]: the HTML pages.
+//! - [`federation`]: SRV discovery of other avatar servers and the domain check.
 //! - [`error`]: the one error type and its HTTP mapping.
 //!
 //! [`Application::build`] binds (use `127.0.0.1:0` in tests), migrates and returns a server
@@ -19,9 +21,11 @@ pub mod avatar;
 pub mod config;
 pub mod defaults;
 pub mod error;
+pub mod federation;
 pub mod identity;
 pub mod imaging;
 pub mod operator;
+pub mod outbound;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -51,7 +55,8 @@ impl Application {
         let pool = store::open(&database).await?;
         let changes = ChangeWatch::open(&database);
         let config = Arc::new(config);
-        let state = routes::Data::new(AppState::new(config.clone(), pool.clone(), changes));
+        let state = AppState::new(config.clone(), pool.clone(), changes)?;
+        let state = routes::Data::new(state);
 
         let listener = TcpListener::bind(config.bind)
             .map_err(|e| AppError::Internal(format!("cannot listen on {}: {e}", config.bind)))?;

@@ -9,7 +9,10 @@ use crate::avatar::lookup::PhotoLookup;
 use crate::avatar::renderer::Renderer;
 use crate::avatar::request::RequestRules;
 use crate::config::Config;
+use crate::error::AppError;
+use crate::federation::Federation;
 use crate::imaging::IntakeLimits;
+use crate::outbound::Outbound;
 use crate::store::changes::ChangeWatch;
 
 pub struct AppState {
@@ -20,14 +23,25 @@ pub struct AppState {
     pub renderer: Renderer,
     /// `public, max-age=N`, built once.
     pub cache_control: HeaderValue,
+    pub outbound: Outbound,
+    pub federation: Federation,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, pool: SqlitePool, changes: ChangeWatch) -> AppState {
+    pub fn new(
+        config: Arc<Config>,
+        pool: SqlitePool,
+        changes: ChangeWatch,
+    ) -> Result<AppState, AppError> {
+        let outbound = Outbound::new(config.gravatar_timeout, config.allow_private_probe)
+            .map_err(AppError::Internal)?;
+        let federation = Federation::new(&config, outbound.clone()).map_err(AppError::Internal)?;
         let cache_control =
             HeaderValue::from_str(&format!("public, max-age={}", config.cache_max_age))
                 .expect("digits make a valid header value");
-        AppState {
+        Ok(AppState {
+            outbound,
+            federation,
             rules: RequestRules {
                 max_size: config.max_size,
                 server_default: config.default_style,
@@ -42,7 +56,7 @@ impl AppState {
             cache_control,
             pool,
             config,
-        }
+        })
     }
 }
 

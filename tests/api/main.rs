@@ -5,4 +5,6 @@ mod avatar_defaults;
 mod avatar_photos;
 mod bad_input;
 mod cli;
+mod federation;
+mod gravatar;
 mod helpers;

@@ -1,0 +1,1 @@
+//! The Gravatar fallback against a local fake upstream.
