@@ -274,6 +274,31 @@ const KEYS: &[Key] = &[
         allowed: "text or json",
         default: "text",
     },
+    Key {
+        name: "gravatar_mode",
+        allowed: "proxy, redirect or off",
+        default: "proxy",
+    },
+    Key {
+        name: "gravatar_upstream",
+        allowed: "an absolute http:// or https:// URL",
+        default: "https://secure.gravatar.com",
+    },
+    Key {
+        name: "gravatar_timeout_ms",
+        allowed: "milliseconds, 100 to 2000",
+        default: "2000",
+    },
+    Key {
+        name: "dns_servers",
+        allowed: "a list of ip:port addresses, e.g. 127.0.0.1:53",
+        default: "",
+    },
+    Key {
+        name: "allow_private_probe",
+        allowed: "true or false",
+        default: "false",
+    },
 ];
 
 fn env_name(key: &str) -> String {

@@ -11,6 +11,7 @@
 //! - [`operator`]: what the CLI's `add`, `remove`, `list` and `import` do.
 //! - [`outbound`]: bounded, SSRF-safe outbound HTTP (Gravatar proxy, federation probes).
 //! - [`web`]: the HTML pages.
+//! - [`gravatar`]: the fallback for misses: proxy, redirect or off.
 //! - [`federation`]: SRV discovery of other avatar servers and the domain check.
 //! - [`error`]: the one error type and its HTTP mapping.
 //!
@@ -22,6 +23,7 @@ pub mod config;
 pub mod defaults;
 pub mod error;
 pub mod federation;
+pub mod gravatar;
 pub mod identity;
 pub mod imaging;
 pub mod operator;

@@ -11,6 +11,7 @@ use crate::avatar::request::RequestRules;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::federation::Federation;
+use crate::gravatar::Gravatar;
 use crate::imaging::IntakeLimits;
 use crate::outbound::Outbound;
 use crate::store::changes::ChangeWatch;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub cache_control: HeaderValue,
     pub outbound: Outbound,
     pub federation: Federation,
+    pub gravatar: Gravatar,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             HeaderValue::from_str(&format!("public, max-age={}", config.cache_max_age))
                 .expect("digits make a valid header value");
         Ok(AppState {
+            gravatar: Gravatar::new(&config, outbound.clone()),
             outbound,
             federation,
             rules: RequestRules {

@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::cache::Rendition;
 use super::request::{AvatarRequest, DefaultAction, parse_avatar_request};
 use crate::error::AppError;
+use crate::gravatar::FallbackPlan;
 use crate::imaging::PhotoFormat;
 use crate::state::AppState;
 
@@ -28,6 +29,17 @@ pub async fn get_avatar(
         let rendition = state.renderer.photo(&photo, avatar.size, format).await?;
         let modified_at = Some(photo.modified_at);
         return Ok(image_response(&request, &state, &rendition, modified_at));
+    }
+    if !avatar.force_default {
+        match state.gravatar.plan(&avatar) {
+            FallbackPlan::Redirect(url) => return Ok(redirect(&state, &url)),
+            FallbackPlan::Proxy => {
+                if let Some(rendition) = state.gravatar.proxy(&avatar).await {
+                    return Ok(image_response(&request, &state, &rendition, None));
+                }
+            }
+            FallbackPlan::Skip => {}
+        }
     }
     serve_default(&request, &state, &avatar).await
 }
@@ -56,9 +68,7 @@ async fn serve_default(
         DefaultAction::NotFound => Ok(with_common_headers(HttpResponse::NotFound(), state)
             .content_type("text/plain; charset=utf-8")
             .body("no avatar for this hash\n")),
-        DefaultAction::Redirect(url) => Ok(with_common_headers(HttpResponse::Found(), state)
-            .insert_header((header::LOCATION, url.as_str()))
-            .finish()),
+        DefaultAction::Redirect(url) => Ok(redirect(state, url)),
         DefaultAction::Draw(style) => {
             let format = avatar.format.unwrap_or(PhotoFormat::Png);
             let rendition = state
@@ -68,6 +78,12 @@ async fn serve_default(
             Ok(image_response(request, state, &rendition, None))
         }
     }
+}
+
+fn redirect(state: &AppState, url: &str) -> HttpResponse {
+    with_common_headers(HttpResponse::Found(), state)
+        .insert_header((header::LOCATION, url))
+        .finish()
 }
 
 fn with_common_headers(

@@ -28,6 +28,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_data_dir(dir.path());
     config.image_workers = 2;
+    // No internet here: tests that exercise the fallback point it at a local fake.
+    config.gravatar_mode = cameo::config::GravatarMode::Off;
     adjust(&mut config);
     let app = Application::build(config.clone())
         .await
