@@ -47,7 +47,10 @@ pub struct Rendition {
 impl Rendition {
     /// Wraps encoded bytes; the strong ETag is a digest of the bytes themselves, so it changes
     /// exactly when the bytes do.
-    pub fn new(body: Vec<u8>, format: PhotoFormat) -> Rendition {
+    pub fn new(mut body: Vec<u8>, format: PhotoFormat) -> Rendition {
+        // Encoders write into a buffer sized for the worst case; keep only what was written,
+        // so the cache's byte budget is the memory really held (it was 6-9x before).
+        body.shrink_to_fit();
         let digest = Sha256::digest(&body);
         let etag = format!("\"{}\"", hex::encode(&digest[..12]));
         Rendition {

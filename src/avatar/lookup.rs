@@ -13,8 +13,11 @@ use crate::identity::Digest;
 use crate::store::changes::ChangeWatch;
 use crate::store::photos::{self, PhotoRef};
 
-/// Most digests remembered (hits and misses alike); ~200 bytes each.
-const MAX_ENTRIES: u64 = 200_000;
+/// Memory budget for remembered answers (hits and misses alike). Each entry is weighed at
+/// its measured cost in moka (key, value, the shared `PhotoRef` and the cache's own
+/// bookkeeping, about 600 bytes), so 24 MiB holds roughly 40 000 digests.
+const BUDGET_BYTES: u64 = 24 * 1024 * 1024;
+const ENTRY_WEIGHT: u32 = 600;
 
 type Answer = Option<Arc<PhotoRef>>;
 
@@ -29,7 +32,10 @@ impl PhotoLookup {
         PhotoLookup {
             pool,
             changes,
-            answers: moka::sync::Cache::new(MAX_ENTRIES),
+            answers: moka::sync::Cache::builder()
+                .max_capacity(BUDGET_BYTES)
+                .weigher(|_, _| ENTRY_WEIGHT)
+                .build(),
         }
     }
 
