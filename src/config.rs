@@ -83,6 +83,17 @@ pub struct Config {
     pub dns_servers: Vec<SocketAddr>,
     /// Lets the domain check probe private, loopback and link-local addresses (tests only).
     pub allow_private_probe: bool,
+    /// Whether anyone may sign up.
+    pub registration_open: bool,
+    /// `smtp://`, `smtps://` or `smtp+starttls://` URL (may hold credentials: a secret);
+    /// empty = the `log` transport, which writes mails to the server log.
+    pub smtp_url: String,
+    pub mail_from: String,
+    pub max_unconfirmed_addresses: u32,
+    pub max_photos_per_account: u32,
+    /// Accept only addresses in `domains` on the web UI.
+    pub restrict_addresses_to_domains: bool,
+    pub session_days: u32,
 }
 
 impl Config {
@@ -149,11 +160,27 @@ impl Config {
             ),
             dns_servers: layers.parse("dns_servers", parse_socket_addr_list)?,
             allow_private_probe: layers.parse("allow_private_probe", parse_bool)?,
+            registration_open: layers.parse("registration", |v| match v {
+                "open" => Ok(true),
+                "closed" => Ok(false),
+                _ => Err(String::new()),
+            })?,
+            smtp_url: layers.parse("smtp_url", parse_smtp_url)?,
+            mail_from: layers.parse("mail_from", parse_mailbox)?,
+            max_unconfirmed_addresses: layers
+                .parse("max_unconfirmed_addresses", |v| parse_int_in(v, 1, 100))?
+                as u32,
+            max_photos_per_account: layers
+                .parse("max_photos_per_account", |v| parse_int_in(v, 1, 1000))?
+                as u32,
+            restrict_addresses_to_domains: layers
+                .parse("restrict_addresses_to_domains", parse_bool)?,
+            session_days: layers.parse("session_days", |v| parse_int_in(v, 1, 365))? as u32,
         })
     }
 
-    /// The effective configuration as TOML, for `cameo config`. Nothing here is secret yet;
-    /// keys holding secrets will be redacted when they exist.
+    /// The effective configuration as TOML, for `cameo config`, with the SMTP password
+    /// redacted.
     pub fn to_toml(&self) -> String {
         let quoted = |text: &str| format!("{text:?}");
         let list = |items: Vec<String>| {
@@ -192,6 +219,29 @@ impl Config {
                 list(self.dns_servers.iter().map(|a| a.to_string()).collect()),
             ),
             ("allow_private_probe", self.allow_private_probe.to_string()),
+            (
+                "registration",
+                quoted(if self.registration_open {
+                    "open"
+                } else {
+                    "closed"
+                }),
+            ),
+            ("smtp_url", quoted(&redact_url_password(&self.smtp_url))),
+            ("mail_from", quoted(&self.mail_from)),
+            (
+                "max_unconfirmed_addresses",
+                self.max_unconfirmed_addresses.to_string(),
+            ),
+            (
+                "max_photos_per_account",
+                self.max_photos_per_account.to_string(),
+            ),
+            (
+                "restrict_addresses_to_domains",
+                self.restrict_addresses_to_domains.to_string(),
+            ),
+            ("session_days", self.session_days.to_string()),
         ];
         entries
             .iter()
@@ -298,6 +348,41 @@ const KEYS: &[Key] = &[
         name: "allow_private_probe",
         allowed: "true or false",
         default: "false",
+    },
+    Key {
+        name: "registration",
+        allowed: "open or closed",
+        default: "open",
+    },
+    Key {
+        name: "smtp_url",
+        allowed: "empty (log mails) or smtp://, smtps:// or smtp+starttls://[user:pass@]host[:port]",
+        default: "",
+    },
+    Key {
+        name: "mail_from",
+        allowed: "a mailbox such as Cameo <avatars@example.org>",
+        default: "Cameo <cameo@localhost>",
+    },
+    Key {
+        name: "max_unconfirmed_addresses",
+        allowed: "1 to 100",
+        default: "5",
+    },
+    Key {
+        name: "max_photos_per_account",
+        allowed: "1 to 1000",
+        default: "10",
+    },
+    Key {
+        name: "restrict_addresses_to_domains",
+        allowed: "true or false",
+        default: "false",
+    },
+    Key {
+        name: "session_days",
+        allowed: "1 to 365",
+        default: "30",
     },
 ];
 
@@ -466,6 +551,36 @@ fn parse_socket_addr_list(text: &str) -> Result<Vec<SocketAddr>, String> {
         .collect()
 }
 
+fn parse_smtp_url(text: &str) -> Result<String, String> {
+    let valid = text.is_empty()
+        || ["smtp://", "smtps://", "smtp+starttls://"]
+            .iter()
+            .any(|p| text.starts_with(p));
+    if valid && !text.chars().any(char::is_whitespace) {
+        Ok(text.to_string())
+    } else {
+        Err(String::new())
+    }
+}
+
+fn parse_mailbox(text: &str) -> Result<String, String> {
+    text.parse::<lettre::message::Mailbox>()
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// `smtp://user:secret@host` → `smtp://user:***@host`, for printing.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let user = userinfo.split(':').next().unwrap_or_default();
+    format!("{scheme}://{user}:***@{host}")
+}
+
 fn parse_bool(text: &str) -> Result<bool, String> {
     match text.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
@@ -625,6 +740,22 @@ mod tests {
         assert_eq!(config.domains, vec!["example.org", "example.net"]);
         assert_eq!(config.trusted_default_hosts, vec!["a.example", "b.example"]);
         assert!(parse_domain_list("bad host").is_err());
+    }
+
+    #[test]
+    fn smtp_passwords_are_redacted_when_printed() {
+        let layers = layers_with(
+            "smtp_url = \"smtps://me:hunter2@mail.example:465\"",
+            &[],
+            &[],
+        );
+        let printed = Config::from_layers(&layers).unwrap().to_toml();
+        assert!(
+            printed.contains("smtps://me:***@mail.example:465"),
+            "{printed}"
+        );
+        assert!(!printed.contains("hunter2"));
+        assert!(Config::from_layers(&layers_with("smtp_url = \"http://x\"", &[], &[])).is_err());
     }
 
     #[test]

@@ -29,6 +29,13 @@ pub enum AppError {
     Internal(String),
     #[error("the server is busy; try again shortly")]
     Busy,
+    /// A page that needs a logged-in account: answered with a redirect to the login page.
+    #[error("please log in")]
+    LoginRequired,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    TooManyRequests(String),
 }
 
 impl AppError {
@@ -43,6 +50,9 @@ impl AppError {
                 "internal_error"
             }
             AppError::Busy => "busy",
+            AppError::LoginRequired => "login_required",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyRequests(_) => "rate_limit_exceeded",
         }
     }
 }
@@ -58,11 +68,19 @@ impl ResponseError for AppError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
+        if let AppError::LoginRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/login"))
+                .finish();
+        }
         let body = if status.is_server_error() {
             tracing::error!(code = self.code(), error = %self, "request failed");
             match self {

@@ -10,7 +10,8 @@
 //!   from other processes.
 //! - [`operator`]: what the CLI's `add`, `remove`, `list` and `import` do.
 //! - [`outbound`]: bounded, SSRF-safe outbound HTTP (Gravatar proxy, federation probes).
-//! - [`web`]: the HTML pages.
+//! - [`web`]: the HTML pages: accounts, addresses, photo upload, tools.
+//! - [`mail`]: confirmation and reset mails over SMTP, or to the log.
 //! - [`gravatar`]: the fallback for misses: proxy, redirect or off.
 //! - [`federation`]: SRV discovery of other avatar servers and the domain check.
 //! - [`error`]: the one error type and its HTTP mapping.
@@ -26,6 +27,7 @@ pub mod federation;
 pub mod gravatar;
 pub mod identity;
 pub mod imaging;
+pub mod mail;
 pub mod operator;
 pub mod outbound;
 pub mod state;
@@ -52,7 +54,18 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Application, AppError> {
+    pub async fn build(mut config: Config) -> Result<Application, AppError> {
+        let listener = TcpListener::bind(config.bind)
+            .map_err(|e| AppError::Internal(format!("cannot listen on {}: {e}", config.bind)))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| AppError::Internal(format!("listener address: {e}")))?;
+        // A base URL derived from `bind` follows the port actually bound (port 0 in tests).
+        if config.base_url == format!("http://{}", config.bind) {
+            config.base_url = format!("http://{bound}");
+        }
+        let port = bound.port();
+
         let database = config.database_path();
         let pool = store::open(&database).await?;
         let changes = ChangeWatch::open(&database);
@@ -60,12 +73,6 @@ impl Application {
         let state = AppState::new(config.clone(), pool.clone(), changes)?;
         let state = routes::Data::new(state);
 
-        let listener = TcpListener::bind(config.bind)
-            .map_err(|e| AppError::Internal(format!("cannot listen on {}: {e}", config.bind)))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| AppError::Internal(format!("listener address: {e}")))?
-            .port();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let server = actix_web::HttpServer::new(move || {
             App::new()
@@ -99,7 +106,12 @@ impl Application {
 
 fn configure_routes(cfg: &mut routes::ServiceConfig) {
     use actix_web::guard;
-    cfg.route("/", routes::get().to(web::home::home_page))
+    cfg.configure(web::configure)
+        .route("/tools/check", routes::get().to(web::check::check_page))
+        .route(
+            "/tools/check.json",
+            routes::get().to(web::check::check_json),
+        )
         .route(
             "/healthz",
             routes::get().to(|| async { HttpResponse::Ok().body("ok\n") }),

@@ -72,6 +72,23 @@ enum Command {
     },
     /// Print the effective configuration as TOML.
     Config,
+    /// Check a domain's Libravatar SRV records, as a client would see them.
+    ///
+    /// Shows, for `_avatars._tcp` (http) and `_avatars-sec._tcp` (https): the SRV records, the
+    /// server a client picks (or the Libravatar fallback and why), its addresses, the avatar
+    /// URLs (for an email: MD5 and SHA-256; for an OpenID: SHA-256), and whether the server
+    /// answers /avatar/HASH?d=404. Exits 0 when the check ran, whatever it found; non-zero
+    /// only for input that cannot be checked.
+    CheckDomain {
+        /// A domain (example.org), an email address (alice@example.org) or an http(s) OpenID URL.
+        query: String,
+        /// DNS server to ask, as IP:PORT (repeatable; default: dns_servers, else the system's).
+        #[arg(long, value_name = "IP:PORT")]
+        dns: Vec<std::net::SocketAddr>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -145,6 +162,15 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
     if let Command::Serve = command {
         return serve(config).await;
     }
+    if let Command::CheckDomain { query, dns, json } = command {
+        let mut config = config;
+        if !dns.is_empty() {
+            config.dns_servers = dns;
+        }
+        let output = cameo::federation::check::check_domain_command(&config, &query, json).await?;
+        println!("{}", output.trim_end());
+        return Ok(ExitCode::SUCCESS);
+    }
     let pool = cameo::store::open(&config.database_path())
         .await
         .map_err(|e| e.to_string())?;
@@ -176,7 +202,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         }
         Command::Import { dir } => import(&pool, &config, &dir).await?,
-        Command::Serve | Command::Config => unreachable!("handled above"),
+        Command::Serve | Command::Config | Command::CheckDomain { .. } => {
+            unreachable!("handled above")
+        }
     };
     cameo::store::checkpoint(&pool).await.ok();
     pool.close().await;

@@ -13,8 +13,10 @@ use crate::error::AppError;
 use crate::federation::Federation;
 use crate::gravatar::Gravatar;
 use crate::imaging::IntakeLimits;
+use crate::mail::Mailer;
 use crate::outbound::Outbound;
 use crate::store::changes::ChangeWatch;
+use crate::web::auth::LoginLimiter;
 
 pub struct AppState {
     pub config: Arc<Config>,
@@ -27,6 +29,8 @@ pub struct AppState {
     pub outbound: Outbound,
     pub federation: Federation,
     pub gravatar: Gravatar,
+    pub mailer: Mailer,
+    pub login_limiter: LoginLimiter,
 }
 
 impl AppState {
@@ -42,6 +46,9 @@ impl AppState {
             HeaderValue::from_str(&format!("public, max-age={}", config.cache_max_age))
                 .expect("digits make a valid header value");
         Ok(AppState {
+            mailer: Mailer::from_config(&config).map_err(AppError::Internal)?,
+            // 20 failures per client address or 5 per account in 15 minutes lock that key out.
+            login_limiter: LoginLimiter::new(20, 5, std::time::Duration::from_secs(15 * 60)),
             gravatar: Gravatar::new(&config, outbound.clone()),
             outbound,
             federation,

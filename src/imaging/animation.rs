@@ -11,7 +11,7 @@ use std::io::Cursor;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::{AnimationDecoder, Delay, DynamicImage, Frame, ImageDecoder, Limits, RgbaImage};
 
-use super::intake::IntakeError;
+use super::intake::{CropSquare, IntakeError, centre_square};
 use super::render::resize_square;
 
 /// Most frames an animation may have.
@@ -76,14 +76,20 @@ impl Animation {
 
 /// Decodes every frame of a GIF, centre-cropped to a square. `Ok(None)` for a single-frame
 /// GIF, which is treated as a still. Refuses too many frames or too many pixels in total.
-pub fn decode_gif_frames(bytes: &[u8], max_pixels: u64) -> Result<Option<Animation>, IntakeError> {
+pub fn decode_gif_frames(
+    bytes: &[u8],
+    max_pixels: u64,
+    crop: Option<CropSquare>,
+) -> Result<Option<Animation>, IntakeError> {
     let corrupt = |e: image::ImageError| IntakeError::Corrupt(first_line(&e.to_string()));
     let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(16 << 20));
     decoder.set_limits(limits).map_err(corrupt)?;
-    let side = width.min(height);
+    let (crop_x, crop_y, side) = crop
+        .unwrap_or_else(|| centre_square(width, height))
+        .clamped(width.max(1), height.max(1));
     let frame_pixels = u64::from(width) * u64::from(height);
     let mut frames = Vec::new();
     for (index, frame) in decoder.into_frames().enumerate() {
@@ -100,14 +106,7 @@ pub fn decode_gif_frames(bytes: &[u8], max_pixels: u64) -> Result<Option<Animati
         let frame = frame.map_err(corrupt)?;
         let delay = frame.delay();
         let canvas = frame.into_buffer();
-        let square = image::imageops::crop_imm(
-            &canvas,
-            (canvas.width().saturating_sub(side)) / 2,
-            (canvas.height().saturating_sub(side)) / 2,
-            side,
-            side,
-        )
-        .to_image();
+        let square = image::imageops::crop_imm(&canvas, crop_x, crop_y, side, side).to_image();
         frames.push((square, delay));
     }
     if frames.len() <= 1 {
@@ -153,7 +152,9 @@ mod tests {
     #[test]
     fn frames_survive_a_round_trip_and_resize() {
         let bytes = animated_gif(40, &[[255, 0, 0, 255], [0, 0, 255, 255], [0, 255, 0, 255]]);
-        let animation = decode_gif_frames(&bytes, 40_000_000).unwrap().unwrap();
+        let animation = decode_gif_frames(&bytes, 40_000_000, None)
+            .unwrap()
+            .unwrap();
         assert_eq!(animation.frames.len(), 3);
         let small = animation.resized(10);
         assert_eq!(small.side(), 10);
@@ -166,7 +167,11 @@ mod tests {
     #[test]
     fn a_single_frame_gif_is_a_still() {
         let bytes = animated_gif(8, &[[1, 2, 3, 255]]);
-        assert!(decode_gif_frames(&bytes, 40_000_000).unwrap().is_none());
+        assert!(
+            decode_gif_frames(&bytes, 40_000_000, None)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -174,7 +179,7 @@ mod tests {
         let colours: Vec<[u8; 4]> = (0..=MAX_FRAMES).map(|i| [i as u8, 0, 0, 255]).collect();
         let bytes = animated_gif(2, &colours);
         assert_eq!(
-            decode_gif_frames(&bytes, 40_000_000).unwrap_err(),
+            decode_gif_frames(&bytes, 40_000_000, None).unwrap_err(),
             IntakeError::TooManyFrames { limit: MAX_FRAMES }
         );
     }
@@ -183,7 +188,7 @@ mod tests {
     fn frames_share_the_pixel_budget() {
         let bytes = animated_gif(100, &[[0, 0, 0, 255]; 5]);
         assert!(matches!(
-            decode_gif_frames(&bytes, 30_000).unwrap_err(),
+            decode_gif_frames(&bytes, 30_000, None).unwrap_err(),
             IntakeError::TooManyPixels { .. }
         ));
     }

@@ -99,8 +99,35 @@ impl IntakeError {
     }
 }
 
-/// Validates and normalises an uploaded image. CPU-bound: call from a blocking thread.
+/// A square the uploader chose, in the picture's pixels after EXIF orientation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CropSquare {
+    pub x: u32,
+    pub y: u32,
+    pub size: u32,
+}
+
+impl CropSquare {
+    /// The square clamped into a `width`×`height` picture: a cropper that rounds a pixel past
+    /// the edge gets the nearest square inside, not an error.
+    pub fn clamped(self, width: u32, height: u32) -> (u32, u32, u32) {
+        let size = self.size.clamp(1, width.min(height).max(1));
+        (self.x.min(width - size), self.y.min(height - size), size)
+    }
+}
+
+/// Validates and normalises an uploaded image, centre-cropped. CPU-bound: call from a
+/// blocking thread.
 pub fn prepare_photo(bytes: &[u8], limits: IntakeLimits) -> Result<PreparedPhoto, IntakeError> {
+    prepare_cropped_photo(bytes, limits, None)
+}
+
+/// As [`prepare_photo`], cropped to `crop` when given.
+pub fn prepare_cropped_photo(
+    bytes: &[u8],
+    limits: IntakeLimits,
+    crop: Option<CropSquare>,
+) -> Result<PreparedPhoto, IntakeError> {
     if bytes.is_empty() {
         return Err(IntakeError::Empty);
     }
@@ -113,7 +140,7 @@ pub fn prepare_photo(bytes: &[u8], limits: IntakeLimits) -> Result<PreparedPhoto
     let format = sniff_format(bytes)?;
     let picture = decode_bounded(bytes, format, limits.max_pixels)?;
     if format == PhotoFormat::Gif
-        && let Some(animation) = decode_gif_frames(bytes, limits.max_pixels)?
+        && let Some(animation) = decode_gif_frames(bytes, limits.max_pixels, crop)?
     {
         let data = animation
             .encode_gif()
@@ -126,7 +153,7 @@ pub fn prepare_photo(bytes: &[u8], limits: IntakeLimits) -> Result<PreparedPhoto
             data,
         });
     }
-    let square = crop_to_square(picture);
+    let square = crop_to_square(picture, crop);
     let square = if square.width() > MAX_STORED_SIDE {
         resize_square(&square, MAX_STORED_SIDE)
     } else {
@@ -208,14 +235,26 @@ fn describe_decode_error(error: image::ImageError) -> IntakeError {
     }
 }
 
-/// Keeps the centred square of the picture.
-fn crop_to_square(picture: DynamicImage) -> DynamicImage {
+/// Keeps the chosen square, or the centred one.
+fn crop_to_square(picture: DynamicImage, crop: Option<CropSquare>) -> DynamicImage {
     let (width, height) = (picture.width(), picture.height());
-    if width == height {
+    let (x, y, side) = crop
+        .unwrap_or_else(|| centre_square(width, height))
+        .clamped(width, height);
+    if (x, y, side) == (0, 0, width) && width == height {
         return picture;
     }
-    let side = width.min(height);
-    picture.crop_imm((width - side) / 2, (height - side) / 2, side, side)
+    picture.crop_imm(x, y, side, side)
+}
+
+/// The largest centred square of a `width`×`height` picture.
+pub fn centre_square(width: u32, height: u32) -> CropSquare {
+    let size = width.min(height);
+    CropSquare {
+        x: (width - size) / 2,
+        y: (height - size) / 2,
+        size,
+    }
 }
 
 #[cfg(test)]
@@ -291,6 +330,52 @@ mod tests {
         let decoded = image::load_from_memory(&photo.data).unwrap().into_rgb8();
         assert_eq!(decoded.dimensions(), (100, 100));
         assert!(decoded.pixels().all(|p| *p == Rgb([255, 0, 0])));
+    }
+
+    #[test]
+    fn a_chosen_square_is_kept_and_clamped_inside() {
+        let mut image = RgbImage::from_pixel(200, 100, Rgb([0, 0, 255]));
+        for y in 0..50 {
+            for x in 150..200 {
+                image.put_pixel(x, y, Rgb([255, 0, 0]));
+            }
+        }
+        let crop = Some(CropSquare {
+            x: 150,
+            y: 0,
+            size: 50,
+        });
+        let photo = prepare_cropped_photo(&png_bytes(&image), LIMITS, crop).unwrap();
+        assert_eq!(photo.side, 50);
+        let decoded = image::load_from_memory(&photo.data).unwrap().into_rgb8();
+        assert!(decoded.pixels().all(|p| *p == Rgb([255, 0, 0])));
+        assert_eq!(
+            CropSquare {
+                x: 190,
+                y: 90,
+                size: 50
+            }
+            .clamped(200, 100),
+            (150, 50, 50)
+        );
+        assert_eq!(
+            CropSquare {
+                x: 0,
+                y: 0,
+                size: 900
+            }
+            .clamped(200, 100),
+            (0, 0, 100)
+        );
+        assert_eq!(
+            CropSquare {
+                x: 5,
+                y: 5,
+                size: 0
+            }
+            .clamped(200, 100),
+            (5, 5, 1)
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub mod animation;
 pub mod intake;
 pub mod render;
 
-pub use intake::{IntakeError, IntakeLimits, PreparedPhoto, prepare_photo};
+pub use intake::{
+    CropSquare, IntakeError, IntakeLimits, PreparedPhoto, prepare_cropped_photo, prepare_photo,
+};
 pub use render::{Original, decode_original, encode_picture, resize_square};
 
 /// The image formats Cameo accepts and serves.

@@ -57,7 +57,8 @@ impl Original {
 /// Decodes a stored original (already validated at intake).
 pub fn decode_original(bytes: &[u8]) -> Result<Original, String> {
     if image::guess_format(bytes).ok() == Some(image::ImageFormat::Gif)
-        && let Some(animation) = decode_gif_frames(bytes, u64::MAX).map_err(|e| e.to_string())?
+        && let Some(animation) =
+            decode_gif_frames(bytes, u64::MAX, None).map_err(|e| e.to_string())?
     {
         return Ok(Original::Animated(animation));
     }

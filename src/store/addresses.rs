@@ -116,12 +116,13 @@ async fn find_or_insert_photo(
     photo: &PreparedPhoto,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM photos WHERE content_digest = ? AND format = ? LIMIT 1")
-            .bind(&photo.content_digest)
-            .bind(photo.format.name())
-            .fetch_optional(&mut **tx)
-            .await?;
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM photos WHERE content_digest = ? AND format = ? AND user_id IS NULL LIMIT 1",
+    )
+    .bind(&photo.content_digest)
+    .bind(photo.format.name())
+    .fetch_optional(&mut **tx)
+    .await?;
     if let Some(id) = existing {
         return Ok(id);
     }
@@ -185,4 +186,126 @@ pub async fn list(pool: &SqlitePool) -> Result<Vec<AddressListing>, sqlx::Error>
     )
     .fetch_all(pool)
     .await
+}
+
+/// An address as its owner sees it on the profile page.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OwnedAddress {
+    pub id: i64,
+    pub address: String,
+    pub kind: String,
+    pub photo_id: Option<i64>,
+}
+
+pub async fn owned_by(pool: &SqlitePool, user_id: i64) -> Result<Vec<OwnedAddress>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, address, kind, photo_id FROM addresses
+         WHERE user_id = ? AND confirmed_at IS NOT NULL ORDER BY address",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Who holds `identity` now: `Some(Some(user))`, `Some(None)` for the operator, `None` if
+/// nobody has confirmed it.
+pub async fn holder(
+    pool: &SqlitePool,
+    identity: &Identity,
+) -> Result<Option<Option<i64>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM addresses WHERE address = ? AND confirmed_at IS NOT NULL",
+    )
+    .bind(identity.as_str())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Confirms `identity` for `user_id`. If another account (or the operator) held it, it moves
+/// to this account without a photo: a new confirmation detaches it from the old holder.
+pub async fn confirm_for_user(
+    pool: &SqlitePool,
+    user_id: i64,
+    identity: &Identity,
+) -> Result<(), sqlx::Error> {
+    let mut tx = super::begin_write(pool).await?;
+    let now = now();
+    let existing: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, user_id FROM addresses WHERE address = ?")
+            .bind(identity.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    match existing {
+        Some((address_id, holder)) => {
+            let keep_photo = holder == Some(user_id);
+            sqlx::query(
+                "UPDATE addresses SET user_id = ?, confirmed_at = ?, updated_at = ?,
+                        photo_id = CASE WHEN ? THEN photo_id ELSE NULL END
+                 WHERE id = ?",
+            )
+            .bind(user_id)
+            .bind(now)
+            .bind(now)
+            .bind(keep_photo)
+            .bind(address_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        None => {
+            let address_id: i64 = sqlx::query_scalar(
+                "INSERT INTO addresses (kind, address, user_id, confirmed_at, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(identity.kind())
+            .bind(identity.as_str())
+            .bind(user_id)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            insert_digests(&mut tx, address_id, identity).await?;
+        }
+    }
+    delete_unreferenced(&mut *tx).await?;
+    tx.commit().await
+}
+
+/// Points the account's address at one of the account's photos (or at none). Returns false
+/// when the address or the photo is not the account's: nothing changes then.
+pub async fn assign_photo(
+    pool: &SqlitePool,
+    user_id: i64,
+    address_id: i64,
+    photo_id: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE addresses SET photo_id = ?, updated_at = ?
+         WHERE id = ? AND user_id = ? AND confirmed_at IS NOT NULL
+           AND (? IS NULL OR EXISTS (SELECT 1 FROM photos WHERE id = ? AND user_id = ?))",
+    )
+    .bind(photo_id)
+    .bind(now())
+    .bind(address_id)
+    .bind(user_id)
+    .bind(photo_id)
+    .bind(photo_id)
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Removes one of the account's addresses. Returns false if it is not the account's.
+pub async fn remove_owned(
+    pool: &SqlitePool,
+    user_id: i64,
+    address_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("DELETE FROM addresses WHERE id = ? AND user_id = ?")
+        .bind(address_id)
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() > 0)
 }

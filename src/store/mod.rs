@@ -1,6 +1,7 @@
 //! The SQLite store: the only place SQL lives.
 //!
-//! One file per aggregate ([`photos`], [`addresses`]) plus [`changes`], which tells the hot
+//! One file per aggregate ([`photos`], [`addresses`], [`users`] with their sessions,
+//! [`tokens`]) plus [`changes`], which tells the hot
 //! path cheaply whether anyone (this process or an operator's `cameo add` in another) has
 //! written since it last looked. Functions take `&SqlitePool`, so a second backend can sit
 //! behind the same signatures later.
@@ -8,6 +9,8 @@
 pub mod addresses;
 pub mod changes;
 pub mod photos;
+pub mod tokens;
+pub mod users;
 
 use std::path::Path;
 use std::str::FromStr;

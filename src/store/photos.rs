@@ -44,15 +44,19 @@ pub async fn photo_for_digest(
     .bind(digest.to_hex())
     .fetch_optional(pool)
     .await?;
-    Ok(row.and_then(|row| {
+    Ok(row.and_then(PhotoRefRow::into_ref))
+}
+
+impl PhotoRefRow {
+    fn into_ref(self) -> Option<PhotoRef> {
         Some(PhotoRef {
-            id: row.id,
-            version: row.version,
-            format: PhotoFormat::from_name(&row.format)?,
-            content_digest: row.content_digest,
-            modified_at: row.modified_at,
+            id: self.id,
+            version: self.version,
+            format: PhotoFormat::from_name(&self.format)?,
+            content_digest: self.content_digest,
+            modified_at: self.modified_at,
         })
-    }))
+    }
 }
 
 /// The stored original's bytes, if the photo (still) exists at that version.
@@ -68,15 +72,105 @@ pub async fn photo_data(
         .await
 }
 
-/// Deletes photos no address points at. Returns how many were removed.
+/// Deletes operator photos (no owning account) that no address points at any more.
+/// Account photos stay until their owner deletes them. Returns how many were removed.
 pub async fn delete_unreferenced<'e, E>(executor: E) -> Result<u64, sqlx::Error>
 where
     E: sqlx::SqliteExecutor<'e>,
 {
     let result = sqlx::query(
-        "DELETE FROM photos WHERE NOT EXISTS (SELECT 1 FROM addresses WHERE photo_id = photos.id)",
+        "DELETE FROM photos WHERE user_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM addresses WHERE photo_id = photos.id)",
     )
     .execute(executor)
     .await?;
     Ok(result.rows_affected())
+}
+
+/// A photo as its owner sees it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OwnedPhoto {
+    pub id: i64,
+    pub version: i64,
+    pub format: String,
+    pub side: i64,
+    pub content_digest: String,
+    pub updated_at: i64,
+}
+
+/// Stores an uploaded photo for an account.
+pub async fn insert_owned(
+    pool: &SqlitePool,
+    user_id: i64,
+    photo: &crate::imaging::PreparedPhoto,
+) -> Result<i64, sqlx::Error> {
+    let now = super::now();
+    sqlx::query_scalar(
+        "INSERT INTO photos (format, data, side, content_digest, source_digest, user_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(photo.format.name())
+    .bind(&photo.data)
+    .bind(i64::from(photo.side))
+    .bind(&photo.content_digest)
+    .bind(&photo.source_digest)
+    .bind(user_id)
+    .bind(now)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+}
+
+pub async fn owned_by(pool: &SqlitePool, user_id: i64) -> Result<Vec<OwnedPhoto>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, version, format, side, content_digest, updated_at FROM photos
+         WHERE user_id = ? ORDER BY id",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// One of the account's photos, as the renderer needs it; `None` if it is not the account's.
+pub async fn owned_ref(
+    pool: &SqlitePool,
+    user_id: i64,
+    photo_id: i64,
+) -> Result<Option<PhotoRef>, sqlx::Error> {
+    let row: Option<PhotoRefRow> = sqlx::query_as(
+        "SELECT id, version, format, content_digest, updated_at AS modified_at FROM photos
+         WHERE id = ? AND user_id = ?",
+    )
+    .bind(photo_id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(PhotoRefRow::into_ref))
+}
+
+/// Deletes one of the account's photos; addresses showing it fall back to no photo.
+pub async fn delete_owned(
+    pool: &SqlitePool,
+    user_id: i64,
+    photo_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = super::begin_write(pool).await?;
+    let now = super::now();
+    sqlx::query(
+        "UPDATE addresses SET photo_id = NULL, updated_at = ? WHERE photo_id = ? AND user_id = ?",
+    )
+    .bind(now)
+    .bind(photo_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    let deleted = sqlx::query("DELETE FROM photos WHERE id = ? AND user_id = ?")
+        .bind(photo_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        > 0;
+    tx.commit().await?;
+    Ok(deleted)
 }

@@ -1,0 +1,142 @@
+//! Single-use, expiring tokens: address confirmations, password resets, OpenID proofs.
+//! Only SHA-256 hashes of mailed tokens are stored; using one marks it used atomically.
+
+use sqlx::SqlitePool;
+
+use super::now;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    ConfirmAddress,
+    ResetPassword,
+    OpenIdProof,
+}
+
+impl Purpose {
+    fn name(self) -> &'static str {
+        match self {
+            Purpose::ConfirmAddress => "confirm_address",
+            Purpose::ResetPassword => "reset_password",
+            Purpose::OpenIdProof => "openid_proof",
+        }
+    }
+}
+
+/// An address an account has asked for and not yet proven.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PendingClaim {
+    pub address: String,
+    pub purpose: String,
+    pub proof: Option<String>,
+    pub expires_at: i64,
+}
+
+pub struct NewToken<'a> {
+    pub token_hash: &'a str,
+    pub purpose: Purpose,
+    pub user_id: i64,
+    pub address: Option<&'a str>,
+    pub proof: Option<&'a str>,
+    pub lifetime_secs: i64,
+}
+
+/// Stores a token. A new claim for the same address by the same account replaces the old.
+pub async fn insert(pool: &SqlitePool, token: NewToken<'_>) -> Result<(), sqlx::Error> {
+    let now = now();
+    let mut tx = super::begin_write(pool).await?;
+    sqlx::query("DELETE FROM tokens WHERE expires_at <= ? OR used_at IS NOT NULL")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(address) = token.address {
+        sqlx::query("DELETE FROM tokens WHERE user_id = ? AND address = ? AND purpose = ?")
+            .bind(token.user_id)
+            .bind(address)
+            .bind(token.purpose.name())
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO tokens (token_hash, purpose, user_id, address, proof, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(token.token_hash)
+    .bind(token.purpose.name())
+    .bind(token.user_id)
+    .bind(token.address)
+    .bind(token.proof)
+    .bind(now)
+    .bind(now + token.lifetime_secs)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Uses a token once: marks it used and returns its account and address, or `None` if it is
+/// unknown, expired, already used, or for another purpose.
+pub async fn take(
+    pool: &SqlitePool,
+    token_hash: &str,
+    purpose: Purpose,
+) -> Result<Option<(i64, Option<String>)>, sqlx::Error> {
+    let now = now();
+    sqlx::query_as(
+        "UPDATE tokens SET used_at = ? WHERE token_hash = ? AND purpose = ?
+           AND used_at IS NULL AND expires_at > ?
+         RETURNING user_id, address",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .bind(purpose.name())
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The account's live claims (confirmation mails sent, OpenID proofs awaited).
+pub async fn pending_claims(
+    pool: &SqlitePool,
+    user_id: i64,
+) -> Result<Vec<PendingClaim>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT address, purpose, proof, expires_at FROM tokens
+         WHERE user_id = ? AND address IS NOT NULL AND used_at IS NULL AND expires_at > ?
+         ORDER BY address",
+    )
+    .bind(user_id)
+    .bind(now())
+    .fetch_all(pool)
+    .await
+}
+
+/// The live OpenID proof value for this account's claim on `address`.
+pub async fn openid_proof(
+    pool: &SqlitePool,
+    user_id: i64,
+    address: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT token_hash, proof FROM tokens WHERE user_id = ? AND address = ?
+           AND purpose = 'openid_proof' AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(user_id)
+    .bind(address)
+    .bind(now())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Withdraws a pending claim.
+pub async fn cancel_claim(
+    pool: &SqlitePool,
+    user_id: i64,
+    address: &str,
+) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("DELETE FROM tokens WHERE user_id = ? AND address = ? AND used_at IS NULL")
+            .bind(user_id)
+            .bind(address)
+            .execute(pool)
+            .await?;
+    Ok(result.rows_affected() > 0)
+}

@@ -1,0 +1,133 @@
+//! Accounts and their sessions.
+
+use sqlx::SqlitePool;
+
+use super::now;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+}
+
+/// The account behind a live session, with that session's CSRF token.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionUser {
+    pub user_id: i64,
+    pub email: String,
+    pub csrf_token: String,
+}
+
+/// Creates an account; `None` if the email is already taken.
+pub async fn create(
+    pool: &SqlitePool,
+    email: &str,
+    password_hash: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let now = now();
+    sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn by_email(pool: &SqlitePool, email: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = ?")
+        .bind(email)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn by_id(pool: &SqlitePool, id: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as("SELECT id, email, password_hash FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Sets a new password and ends every session of the account except `keep` (if any).
+pub async fn set_password(
+    pool: &SqlitePool,
+    user_id: i64,
+    password_hash: &str,
+    keep_session: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = super::begin_write(pool).await?;
+    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+        .bind(password_hash)
+        .bind(now())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?")
+        .bind(user_id)
+        .bind(keep_session)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Deletes the account and, by cascade, its sessions, tokens, addresses and photos.
+pub async fn delete(pool: &SqlitePool, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM users WHERE id = ?")
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+pub async fn create_session(
+    pool: &SqlitePool,
+    token_hash: &str,
+    user_id: i64,
+    csrf_token: &str,
+    lifetime_secs: i64,
+) -> Result<(), sqlx::Error> {
+    let now = now();
+    // Expired sessions are swept here, at the one place sessions are made.
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(csrf_token)
+    .bind(now)
+    .bind(now + lifetime_secs)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+pub async fn session_user(
+    pool: &SqlitePool,
+    token_hash: &str,
+) -> Result<Option<SessionUser>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.user_id, u.email, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = ? AND s.expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(now())
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn delete_session(pool: &SqlitePool, token_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}

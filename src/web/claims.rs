@@ -1,0 +1,294 @@
+//! Claiming addresses: an email is confirmed by a single-use link mailed to it; an OpenID by
+//! a `rel="me"` link on its page pointing back at a proof URL on this server (IndieAuth
+//! style). Until then a claim is only a token: the address row, if another account holds it,
+//! moves only when the claim is confirmed.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::account::message;
+use super::auth::{link_token, random_token, token_hash};
+use super::pages::{FormData, Layout, render_page};
+use super::session::Visitor;
+use crate::error::AppError;
+use crate::identity::Identity;
+use crate::state::AppState;
+use crate::store::addresses;
+use crate::store::tokens::{self, NewToken, Purpose};
+
+/// How long a confirmation link or an OpenID proof stays valid.
+const CLAIM_LIFETIME_SECS: i64 = 24 * 3600;
+/// Largest OpenID page read when looking for the proof.
+const MAX_OPENID_PAGE_BYTES: usize = 256 * 1024;
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    token: String,
+}
+
+/// Checks the account may claim `identity`, in words for the page.
+async fn check_claim(state: &AppState, user_id: i64, identity: &Identity) -> Result<(), String> {
+    if state.config.restrict_addresses_to_domains {
+        let allowed = identity
+            .domain()
+            .is_some_and(|d| state.config.domains.iter().any(|x| x == d));
+        if !allowed {
+            return Err(format!(
+                "This server only takes addresses at {}.",
+                state.config.domains.join(", ")
+            ));
+        }
+    }
+    let holder = addresses::holder(&state.pool, identity)
+        .await
+        .map_err(|e| e.to_string())?;
+    if holder == Some(Some(user_id)) {
+        return Err(format!("{identity} is already in your account."));
+    }
+    let pending = tokens::pending_claims(&state.pool, user_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let limit = state.config.max_unconfirmed_addresses as usize;
+    if pending.len() >= limit && !pending.iter().any(|c| c.address == identity.as_str()) {
+        return Err(format!(
+            "You have {limit} addresses waiting for confirmation. Confirm or cancel one first."
+        ));
+    }
+    Ok(())
+}
+
+/// Starts the claim of an email address: stores a token and mails the link.
+pub async fn start_email_claim(
+    state: &AppState,
+    user_id: i64,
+    identity: &Identity,
+) -> Result<(), String> {
+    check_claim(state, user_id, identity).await?;
+    let token = random_token();
+    tokens::insert(
+        &state.pool,
+        NewToken {
+            token_hash: &token_hash(&token),
+            purpose: Purpose::ConfirmAddress,
+            user_id,
+            address: Some(identity.as_str()),
+            proof: None,
+            lifetime_secs: CLAIM_LIFETIME_SECS,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let body = format!(
+        "Someone (hopefully you) asked to show a photo for {identity} with Cameo at {base}.\n\n\
+         Confirm the address here (the link works once, for 24 hours):\n{base}/confirm/{token}\n\n\
+         If it was not you, ignore this mail.\n",
+        base = state.config.base_url
+    );
+    state
+        .mailer
+        .send(identity.as_str(), "Confirm your address for Cameo", &body)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+pub async fn add_email(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    visitor.check_csrf(form.get("csrf"))?;
+    let result = match Identity::parse(form.get("email")) {
+        Ok(identity @ Identity::Email(_)) => start_email_claim(&state, user.user_id, &identity)
+            .await
+            .map(|()| format!("We sent a confirmation link to {identity}.")),
+        Ok(Identity::OpenId(_)) => Err("That is a URL: add it as an OpenID below.".into()),
+        Err(error) => Err(format!("That email address does not work: {error}.")),
+    };
+    super::profile::after_action(&state, result).await
+}
+
+pub async fn add_openid(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    visitor.check_csrf(form.get("csrf"))?;
+    let result = match Identity::parse(form.get("openid")) {
+        Ok(identity @ Identity::OpenId(_)) => {
+            start_openid_claim(&state, user.user_id, &identity).await
+        }
+        Ok(Identity::Email(_)) => Err("That is an email address: add it above.".into()),
+        Err(error) => Err(format!("That OpenID does not work: {error}.")),
+    };
+    super::profile::after_action(&state, result).await
+}
+
+async fn start_openid_claim(
+    state: &AppState,
+    user_id: i64,
+    identity: &Identity,
+) -> Result<String, String> {
+    check_claim(state, user_id, identity).await?;
+    let proof = random_token();
+    tokens::insert(
+        &state.pool,
+        NewToken {
+            token_hash: &token_hash(&random_token()),
+            purpose: Purpose::OpenIdProof,
+            user_id,
+            address: Some(identity.as_str()),
+            proof: Some(&proof),
+            lifetime_secs: CLAIM_LIFETIME_SECS,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Now add the rel=me link shown below to {identity}, then press Check now."
+    ))
+}
+
+/// The URL an OpenID page must link to with `rel="me"`.
+pub fn proof_url(base_url: &str, proof: &str) -> String {
+    format!("{base_url}/openid/proof/{proof}")
+}
+
+pub async fn verify_openid(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    visitor.check_csrf(form.get("csrf"))?;
+    let address = form.get("address");
+    let result = match tokens::openid_proof(&state.pool, user.user_id, address).await? {
+        None => Err("There is no pending claim for that OpenID; add it again.".to_string()),
+        Some((token_hash, proof)) => {
+            let expected = proof_url(&state.config.base_url, &proof);
+            match state
+                .outbound
+                .get_guarded(address, MAX_OPENID_PAGE_BYTES)
+                .await
+            {
+                Err(error) => Err(format!("We could not read {address}: {error}.")),
+                Ok(page) if page.status != 200 => {
+                    Err(format!("{address} answered {}.", page.status))
+                }
+                Ok(page) => {
+                    let html = String::from_utf8_lossy(&page.body);
+                    if super::openid::rel_me_links(&html).contains(&expected) {
+                        confirm_claim(&state, &token_hash, Purpose::OpenIdProof).await?;
+                        Ok(format!("{address} is confirmed."))
+                    } else {
+                        Err(format!("{address} has no rel=me link to {expected} yet."))
+                    }
+                }
+            }
+        }
+    };
+    super::profile::after_action(&state, result).await
+}
+
+/// Uses a claim token and confirms its address for its account. `None` if the token is
+/// unknown, used or expired.
+async fn confirm_claim(
+    state: &AppState,
+    token_hash: &str,
+    purpose: Purpose,
+) -> Result<Option<Identity>, AppError> {
+    let Some((user_id, Some(address))) = tokens::take(&state.pool, token_hash, purpose).await?
+    else {
+        return Ok(None);
+    };
+    let identity = Identity::parse(&address).map_err(|e| AppError::Internal(e.to_string()))?;
+    addresses::confirm_for_user(&state.pool, user_id, &identity).await?;
+    Ok(Some(identity))
+}
+
+pub async fn cancel_claim(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    visitor.check_csrf(form.get("csrf"))?;
+    let result = if tokens::cancel_claim(&state.pool, user.user_id, form.get("address")).await? {
+        Ok("The claim is cancelled.".to_string())
+    } else {
+        Err("There was no such claim.".to_string())
+    };
+    super::profile::after_action(&state, result).await
+}
+
+/// The mailed link shows a button rather than confirming on GET, so mail scanners that
+/// fetch links cannot use up the token.
+pub async fn confirm_form(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = link_token(token)?;
+    let page = ConfirmPage {
+        layout: Layout::new("Confirm your address", &visitor, &state),
+        token,
+    };
+    render_page(&visitor, &page, StatusCode::OK)
+}
+
+pub async fn confirm(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    visitor.check_csrf(form.get("csrf"))?;
+    let token = link_token(token)?;
+    match confirm_claim(&state, &token_hash(&token), Purpose::ConfirmAddress).await? {
+        Some(identity) => message(
+            &visitor,
+            &state,
+            StatusCode::OK,
+            "Address confirmed",
+            format!("{identity} is confirmed. Choose the photo it shows on your avatars page."),
+            Some(("/account", "Your avatars")),
+        ),
+        None => message(
+            &visitor,
+            &state,
+            StatusCode::GONE,
+            "This link no longer works",
+            "Confirmation links work once, for 24 hours. Add the address again for a new one."
+                .into(),
+            Some(("/account", "Your avatars")),
+        ),
+    }
+}
+
+/// The page OpenID proofs point at; it only says what it is for.
+pub async fn proof_page(proof: web::Path<String>) -> Result<HttpResponse, AppError> {
+    link_token(proof)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("This URL proves that a Cameo account controls the OpenID page linking here.\n"))
+}
+
+pub async fn remove_address(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    visitor.check_csrf(form.get("csrf"))?;
+    let result = if addresses::remove_owned(&state.pool, user.user_id, path.into_inner()).await? {
+        Ok("The address is removed; it shows a default image now.".to_string())
+    } else {
+        Err("That address is not in your account.".to_string())
+    };
+    super::profile::after_action(&state, result).await
+}

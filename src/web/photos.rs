@@ -1,0 +1,221 @@
+//! Photos in an account: upload (multipart, bounded, through the shared intake, with the
+//! browser cropper's square when it sent one), previews, assignment to addresses, deletion.
+//! Every query is scoped to the logged-in account, so another account's ids do nothing.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+
+use super::pages::FormData;
+use super::profile::after_action;
+use super::session::Visitor;
+use crate::avatar::request::parse_size;
+use crate::error::AppError;
+use crate::imaging::{CropSquare, IntakeError, prepare_cropped_photo};
+use crate::state::{AppState, intake_limits};
+use crate::store::{addresses, photos};
+
+/// Most parts a photo form may have, and the largest non-file part.
+const MAX_PARTS: usize = 16;
+const MAX_TEXT_PART: usize = 256;
+
+/// What the upload form sent.
+#[derive(Default)]
+struct UploadForm {
+    csrf: String,
+    photo: Option<Vec<u8>>,
+    crop: [Option<u32>; 3],
+}
+
+/// Reads the multipart body with a cap on every part; the file may not exceed the intake's
+/// byte limit (plus one byte, so "too large" is detected rather than truncated).
+async fn read_upload(
+    mut multipart: Multipart,
+    max_file: u64,
+) -> Result<UploadForm, Result<String, AppError>> {
+    let mut form = UploadForm::default();
+    let mut parts = 0;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|e| Ok(format!("The upload could not be read: {e}")))?;
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(Ok("The form has too many parts.".into()));
+        }
+        let name = field.name().unwrap_or_default().to_string();
+        let cap = if name == "photo" {
+            max_file as usize + 1
+        } else {
+            MAX_TEXT_PART
+        };
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| Ok(format!("The upload could not be read: {e}")))?;
+            if value.len() + chunk.len() > cap {
+                if name == "photo" {
+                    let error = IntakeError::TooLarge {
+                        size: (value.len() + chunk.len()) as u64,
+                        limit: max_file,
+                    };
+                    return Err(Ok(format!("The photo was refused: {error}.")));
+                }
+                return Err(Ok(format!("The form field {name} is too long.")));
+            }
+            value.extend_from_slice(&chunk);
+        }
+        let text = || String::from_utf8_lossy(&value).trim().to_string();
+        match name.as_str() {
+            "csrf" => form.csrf = text(),
+            "photo" => form.photo = Some(value),
+            "crop_x" => form.crop[0] = text().parse().ok(),
+            "crop_y" => form.crop[1] = text().parse().ok(),
+            "crop_size" => form.crop[2] = text().parse().ok(),
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+pub async fn upload(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    multipart: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    let limits = intake_limits(&state.config);
+    let form = match read_upload(multipart, limits.max_bytes).await {
+        Ok(form) => form,
+        Err(Ok(message)) => return after_action(&state, Err(message)).await,
+        Err(Err(error)) => return Err(error),
+    };
+    visitor.check_csrf(&form.csrf)?;
+    let owned = photos::owned_by(&state.pool, user.user_id).await?;
+    if owned.len() >= state.config.max_photos_per_account as usize {
+        let message = format!(
+            "An account keeps at most {} photos; delete one first.",
+            state.config.max_photos_per_account
+        );
+        return after_action(&state, Err(message)).await;
+    }
+    let Some(bytes) = form.photo.filter(|b| !b.is_empty()) else {
+        return after_action(&state, Err("Choose a photo to upload.".into())).await;
+    };
+    let crop = match form.crop {
+        [Some(x), Some(y), Some(size)] if size > 0 => Some(CropSquare { x, y, size }),
+        _ => None,
+    };
+    let prepared = web::block(move || prepare_cropped_photo(&bytes, limits, crop))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let result = match prepared {
+        Ok(photo) => {
+            photos::insert_owned(&state.pool, user.user_id, &photo).await?;
+            Ok("The photo is uploaded. Choose the addresses that show it.".to_string())
+        }
+        Err(error) => Err(format!("The photo was refused: {error}.")),
+    };
+    after_action(&state, result).await
+}
+
+pub async fn delete(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    visitor.check_csrf(form.get("csrf"))?;
+    let result = if photos::delete_owned(&state.pool, user.user_id, path.into_inner()).await? {
+        Ok("The photo is deleted.".to_string())
+    } else {
+        Err("That photo is not in your account.".to_string())
+    };
+    after_action(&state, result).await
+}
+
+/// Shows one photo for every checked address; addresses unchecked that showed it show none.
+pub async fn assign_to_addresses(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    visitor.check_csrf(form.get("csrf"))?;
+    let photo_id = path.into_inner();
+    if photos::owned_ref(&state.pool, user.user_id, photo_id)
+        .await?
+        .is_none()
+    {
+        return after_action(&state, Err("That photo is not in your account.".into())).await;
+    }
+    let checked: Vec<i64> = form
+        .all("address")
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    let owned = addresses::owned_by(&state.pool, user.user_id).await?;
+    if checked.iter().any(|id| !owned.iter().any(|a| a.id == *id)) {
+        return after_action(
+            &state,
+            Err("An address you chose is not in your account.".into()),
+        )
+        .await;
+    }
+    for address in owned {
+        let wanted = checked.contains(&address.id);
+        if wanted && address.photo_id != Some(photo_id) {
+            addresses::assign_photo(&state.pool, user.user_id, address.id, Some(photo_id)).await?;
+        } else if !wanted && address.photo_id == Some(photo_id) {
+            addresses::assign_photo(&state.pool, user.user_id, address.id, None).await?;
+        }
+    }
+    after_action(&state, Ok("Saved.".to_string())).await
+}
+
+/// Sets the photo of one address (or none).
+pub async fn assign_to_address(
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: FormData,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    visitor.check_csrf(form.get("csrf"))?;
+    let photo = match form.get("photo") {
+        "" => None,
+        id => Some(
+            id.parse::<i64>()
+                .map_err(|_| AppError::BadRequest("photo must be a number".into()))?,
+        ),
+    };
+    let result =
+        if addresses::assign_photo(&state.pool, user.user_id, path.into_inner(), photo).await? {
+            Ok("Saved. Sites show the new image as soon as their cache expires.".to_string())
+        } else {
+            Err("That address or photo is not in your account.".to_string())
+        };
+    after_action(&state, result).await
+}
+
+/// A private preview of one of the account's photos, at `?s=` (default 80).
+pub async fn preview(
+    request: HttpRequest,
+    visitor: Visitor,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let user = visitor.require_user()?;
+    let Some(photo) = photos::owned_ref(&state.pool, user.user_id, path.into_inner()).await? else {
+        return Err(AppError::NotFound("no such photo".into()));
+    };
+    let size_param = form_urlencoded::parse(request.query_string().as_bytes())
+        .find(|(key, _)| key == "s")
+        .map(|(_, value)| value.into_owned());
+    let size = parse_size(size_param.as_deref(), state.config.max_size);
+    let rendition = state.renderer.photo(&photo, size, photo.format).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, rendition.content_type.clone()))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(rendition.body.clone()))
+}
