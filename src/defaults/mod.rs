@@ -9,6 +9,7 @@ mod blank;
 mod color;
 mod identicon;
 mod mp;
+mod paint;
 mod retro;
 
 use image::RgbaImage;

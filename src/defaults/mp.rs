@@ -1,15 +1,16 @@
 //! The `mp` ("mystery person") style: a neutral grey head-and-shoulders silhouette on a light
 //! grey background, the same for every hash.
 //!
-//! The figure is drawn from signed distance functions (a circle for the head, a rounded box
-//! for the shoulders) evaluated at each pixel centre. Turning the distance into coverage
-//! gives analytic anti-aliasing, so the outline is smooth at 16 px and sharp at 2048 px
-//! without any resampling.
+//! The figure is a circle for the head and a rounded box for the shoulders, painted with the
+//! anti-aliased shapes of [`super::paint`], so the outline is smooth at 16 px and sharp at
+//! 2048 px without any resampling.
 
-use image::{Rgba, RgbaImage};
+use image::RgbaImage;
 
-const BACKGROUND: [u8; 3] = [0xE4, 0xE6, 0xE9];
-const FIGURE: [u8; 3] = [0x9A, 0xA0, 0xA8];
+use super::paint::{Canvas, Rgb, Shape};
+
+const BACKGROUND: Rgb = [0xE4, 0xE6, 0xE9];
+const FIGURE: Rgb = [0x9A, 0xA0, 0xA8];
 
 /// The head: centre and radius as fractions of the image side.
 const HEAD_CENTRE: (f32, f32) = (0.5, 0.385);
@@ -23,54 +24,23 @@ const BODY_RADIUS: f32 = 0.26;
 
 /// A `size`×`size` opaque silhouette.
 pub fn render(size: u32) -> RgbaImage {
-    let side = size as f32;
-    let head = (
-        HEAD_CENTRE.0 * side,
-        HEAD_CENTRE.1 * side,
-        HEAD_RADIUS * side,
+    let mut canvas = Canvas::new(size, BACKGROUND);
+    canvas.fill(
+        &Shape::Circle {
+            centre: HEAD_CENTRE,
+            radius: HEAD_RADIUS,
+        },
+        FIGURE,
     );
-    let body_centre = (BODY_CENTRE.0 * side, BODY_CENTRE.1 * side);
-    let body_half = (BODY_HALF.0 * side, BODY_HALF.1 * side);
-    let body_radius = BODY_RADIUS * side;
-
-    RgbaImage::from_fn(size, size, |x, y| {
-        let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-        let to_head = circle_distance(px - head.0, py - head.1, head.2);
-        let to_body = rounded_box_distance(
-            px - body_centre.0,
-            py - body_centre.1,
-            body_half,
-            body_radius,
-        );
-        // Distance is in pixels; a pixel whose centre is on the edge is half covered.
-        let coverage = (0.5 - to_head.min(to_body)).clamp(0.0, 1.0);
-        Rgba([
-            blend(BACKGROUND[0], FIGURE[0], coverage),
-            blend(BACKGROUND[1], FIGURE[1], coverage),
-            blend(BACKGROUND[2], FIGURE[2], coverage),
-            255,
-        ])
-    })
-}
-
-/// Signed distance from a point (relative to the centre) to a circle: negative inside.
-fn circle_distance(dx: f32, dy: f32, radius: f32) -> f32 {
-    (dx * dx + dy * dy).sqrt() - radius
-}
-
-/// Signed distance from a point (relative to the centre) to a box with rounded corners.
-fn rounded_box_distance(dx: f32, dy: f32, half: (f32, f32), radius: f32) -> f32 {
-    let qx = dx.abs() - (half.0 - radius);
-    let qy = dy.abs() - (half.1 - radius);
-    let (ox, oy) = (qx.max(0.0), qy.max(0.0));
-    (ox * ox + oy * oy).sqrt() + qx.max(qy).min(0.0) - radius
-}
-
-/// Mixes two channel values, `coverage` (0..=1) being the share of `over`.
-fn blend(under: u8, over: u8, coverage: f32) -> u8 {
-    let mixed = f32::from(under) + (f32::from(over) - f32::from(under)) * coverage;
-    // The clamp keeps the cast in range whatever rounding did.
-    mixed.round().clamp(0.0, 255.0) as u8
+    canvas.fill(
+        &Shape::RoundedBox {
+            centre: BODY_CENTRE,
+            half: BODY_HALF,
+            corner: BODY_RADIUS,
+        },
+        FIGURE,
+    );
+    canvas.into_image()
 }
 
 #[cfg(test)]
