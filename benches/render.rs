@@ -6,14 +6,15 @@
 //!   usual miss, since decoded originals are cached;
 //! - `resize_only`: 512→80 Lanczos3;
 //! - `intake`: `prepare_photo` of a 1024×768 JPEG upload;
-//! - `defaults`: every generated style drawn at 80 and 512 px, then PNG-encoded.
+//! - `defaults`: every generated look (all three robohash sets, initials with and without
+//!   letters) drawn at 80 and 512 px, then PNG-encoded.
 //!
 //! Run with `cargo bench --bench render`; the whole run takes about a minute.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use cameo::defaults::Style;
+use cameo::defaults::{Style, StyleOptions};
 use cameo::identity::Digest;
 use cameo::imaging::render::RENDER_JPEG_QUALITY;
 use cameo::imaging::{
@@ -179,8 +180,19 @@ fn defaults(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     for size in [SIZE, 512] {
-        for style in Style::ALL {
-            group.bench_with_input(BenchmarkId::new(style.name(), size), &size, |b, &size| {
+        let initials = Style::from_name("initials")
+            .expect("initials is a style")
+            .with_options(&StyleOptions {
+                name: Some("Ada Lovelace"),
+                ..StyleOptions::default()
+            });
+        for style in Style::every_look().chain([initials]) {
+            let label = style
+                .query()
+                .replace("d=", "")
+                .replace("&robohash=", "-")
+                .replace("&initials=", "-");
+            group.bench_with_input(BenchmarkId::new(label, size), &size, |b, &size| {
                 b.iter(|| {
                     let picture = DynamicImage::ImageRgba8(style.render(black_box(&digest), size));
                     encode_picture(&picture, PhotoFormat::Png, RENDER_JPEG_QUALITY).expect("encode")

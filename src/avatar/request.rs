@@ -7,7 +7,7 @@
 //! - an absolute `d=` URL is followed only to a trusted host (CWE-601).
 
 use crate::config::DefaultStyle;
-use crate::defaults::Style;
+use crate::defaults::{Style, StyleOptions};
 use crate::error::AppError;
 use crate::identity::Digest;
 use crate::imaging::PhotoFormat;
@@ -82,6 +82,9 @@ struct RawParams {
     force: Option<String>,
     gravatar_proxy: Option<String>,
     gravatar_redirect: Option<String>,
+    robohash: Option<String>,
+    initials: Option<String>,
+    name: Option<String>,
 }
 
 fn collect_params(query: &str) -> Result<RawParams, AppError> {
@@ -90,19 +93,22 @@ fn collect_params(query: &str) -> Result<RawParams, AppError> {
             "the query string is longer than {MAX_QUERY_LEN} bytes"
         )));
     }
-    // (short, long) values kept apart so the long name can win whatever the order.
+    // Short and long values kept apart so the long name can win whatever the order.
     let mut short = RawParams::default();
     let mut long = RawParams::default();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        let (slot_set, field) = match name.as_ref() {
-            "s" => (&mut short, 0),
-            "size" => (&mut long, 0),
-            "d" => (&mut short, 1),
-            "default" => (&mut long, 1),
-            "f" => (&mut short, 2),
-            "forcedefault" => (&mut long, 2),
-            "gravatarproxy" => (&mut long, 3),
-            "gravatarredirect" => (&mut long, 4),
+        let slot = match name.as_ref() {
+            "s" => &mut short.size,
+            "size" => &mut long.size,
+            "d" => &mut short.default,
+            "default" => &mut long.default,
+            "f" => &mut short.force,
+            "forcedefault" => &mut long.force,
+            "gravatarproxy" => &mut long.gravatar_proxy,
+            "gravatarredirect" => &mut long.gravatar_redirect,
+            "robohash" => &mut long.robohash,
+            "initials" => &mut long.initials,
+            "name" => &mut long.name,
             _ => continue,
         };
         if value.len() > MAX_VALUE_LEN {
@@ -110,21 +116,13 @@ fn collect_params(query: &str) -> Result<RawParams, AppError> {
                 "the value of parameter '{name}' is longer than {MAX_VALUE_LEN} bytes"
             )));
         }
-        let slot = match field {
-            0 => &mut slot_set.size,
-            1 => &mut slot_set.default,
-            2 => &mut slot_set.force,
-            3 => &mut slot_set.gravatar_proxy,
-            _ => &mut slot_set.gravatar_redirect,
-        };
         *slot = Some(value.into_owned());
     }
     Ok(RawParams {
         size: long.size.or(short.size),
         default: long.default.or(short.default),
         force: long.force.or(short.force),
-        gravatar_proxy: long.gravatar_proxy,
-        gravatar_redirect: long.gravatar_redirect,
+        ..long
     })
 }
 
@@ -140,7 +138,14 @@ pub fn parse_avatar_request(
         digest,
         format,
         size: parse_size(params.size.as_deref(), rules.max_size),
-        default: choose_default(params.default.as_deref(), rules),
+        default: match choose_default(params.default.as_deref(), rules) {
+            DefaultAction::Draw(style) => DefaultAction::Draw(style.with_options(&StyleOptions {
+                robohash: params.robohash.as_deref(),
+                initials: params.initials.as_deref(),
+                name: params.name.as_deref(),
+            })),
+            other => other,
+        },
         force_default: params
             .force
             .as_deref()
@@ -302,9 +307,38 @@ mod tests {
         assert_eq!(parse("d=404").default, DefaultAction::NotFound);
         assert_eq!(parse("d=mm").default, DefaultAction::Draw(Style::Mp));
         assert_eq!(parse("d=blank").default, DefaultAction::Draw(Style::Blank));
-        assert_eq!(parse("d=wavatar").default, DefaultAction::Draw(Style::Mp));
+        assert_eq!(
+            parse("d=wavatar").default,
+            DefaultAction::Draw(Style::Wavatar)
+        );
         assert_eq!(parse("d=nonsense").default, DefaultAction::Draw(Style::Mp));
         assert_eq!(parse("").default, DefaultAction::Draw(Style::Mp));
+    }
+
+    #[test]
+    fn style_options_reach_the_styles_that_take_them() {
+        use crate::defaults::RobohashSet;
+        assert_eq!(
+            parse("d=robohash&robohash=set2").default,
+            DefaultAction::Draw(Style::Robohash(RobohashSet::Set2))
+        );
+        assert_eq!(
+            parse("robohash=set3&d=robohash&robohash=bogus").default,
+            DefaultAction::Draw(Style::Robohash(RobohashSet::Set1)),
+            "the last value wins, and an unknown set is the default one"
+        );
+        let DefaultAction::Draw(Style::Initials(letters)) =
+            parse("d=initials&name=Ada%20Lovelace").default
+        else {
+            panic!("initials drawn");
+        };
+        assert_eq!(letters.as_str(), "AL");
+        assert_eq!(
+            parse("d=retro&initials=AB&robohash=set2").default,
+            DefaultAction::Draw(Style::Retro)
+        );
+        let long = format!("d=initials&name={}", "x".repeat(MAX_VALUE_LEN + 1));
+        assert!(parse_avatar_request(MD5, &long, &rules()).is_err());
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl Shape {
     }
 
     /// A box (min x, min y, max x, max y) in unit coordinates that holds the whole shape.
-    fn bounds(&self) -> (f32, f32, f32, f32) {
+    pub fn bounds(&self) -> (f32, f32, f32, f32) {
         let around = |c: (f32, f32), rx: f32, ry: f32| (c.0 - rx, c.1 - ry, c.0 + rx, c.1 + ry);
         match self {
             Shape::Circle { centre, radius } => around(*centre, *radius, *radius),
@@ -95,6 +95,45 @@ impl Shape {
                 let outer = radius + thickness / 2.0;
                 around(*centre, outer, outer)
             }
+        }
+    }
+
+    /// The same shape moved by (`dx`, `dy`).
+    pub fn moved(&self, dx: f32, dy: f32) -> Shape {
+        let m = |(x, y): (f32, f32)| (x + dx, y + dy);
+        match self {
+            Shape::Circle { centre, radius } => Shape::Circle {
+                centre: m(*centre),
+                radius: *radius,
+            },
+            Shape::Ellipse { centre, radii } => Shape::Ellipse {
+                centre: m(*centre),
+                radii: *radii,
+            },
+            Shape::RoundedBox {
+                centre,
+                half,
+                corner,
+            } => Shape::RoundedBox {
+                centre: m(*centre),
+                half: *half,
+                corner: *corner,
+            },
+            Shape::Capsule { from, to, radius } => Shape::Capsule {
+                from: m(*from),
+                to: m(*to),
+                radius: *radius,
+            },
+            Shape::Polygon(points) => Shape::Polygon(points.iter().map(|&p| m(p)).collect()),
+            Shape::Ring {
+                centre,
+                radius,
+                thickness,
+            } => Shape::Ring {
+                centre: m(*centre),
+                radius: *radius,
+                thickness: *thickness,
+            },
         }
     }
 }
@@ -218,7 +257,7 @@ impl Seed {
     /// A number in `0..n` (`n` ≥ 1; 0 is treated as 1), nearly uniform for small `n`.
     pub fn below(&mut self, n: u32) -> u32 {
         let wide = u32::from_be_bytes([self.byte(), self.byte(), self.byte(), self.byte()]);
-        (u64::from(wide) * u64::from(n.max(1)) >> 32) as u32
+        ((u64::from(wide) * u64::from(n.max(1))) >> 32) as u32
     }
 
     /// A number in `low..=high` in steps of 1/65535 of the range.

@@ -94,7 +94,7 @@ async fn identicon_and_retro_are_deterministic_and_differ_between_hashes() {
 }
 
 #[tokio::test]
-async fn styles_not_drawn_yet_and_unknown_values_get_the_server_default() {
+async fn unknown_values_get_the_server_default() {
     let app =
         spawn_app_with(|c| c.default_style = DefaultStyle::Style(cameo::defaults::Style::Retro))
             .await;
@@ -103,15 +103,7 @@ async fn styles_not_drawn_yet_and_unknown_values_get_the_server_default() {
             .await,
     )
     .await;
-    for value in [
-        "wavatar",
-        "monsterid",
-        "robohash",
-        "pagan",
-        "initials",
-        "nonsense",
-        "",
-    ] {
+    for value in ["nonsense", "", "Wavatar", "robohash2"] {
         let got = decode(
             app.get(&format!("/avatar/{}?d={value}&s=48", miss_hash(6)))
                 .await,
@@ -119,6 +111,140 @@ async fn styles_not_drawn_yet_and_unknown_values_get_the_server_default() {
         .await;
         assert_eq!(got.as_raw(), expected.as_raw(), "d={value}");
     }
+}
+
+/// Every drawn style, served over HTTP: exact size, opaque, its own look, stable bytes.
+#[tokio::test]
+async fn every_style_is_served_at_exactly_the_size_asked_and_differs_from_the_others() {
+    let app = spawn_app().await;
+    let queries = [
+        "d=mp",
+        "d=identicon",
+        "d=monsterid",
+        "d=wavatar",
+        "d=retro",
+        "d=robohash",
+        "d=robohash&robohash=set2",
+        "d=robohash&robohash=set3",
+        "d=pagan",
+        "d=initials&name=Ada%20Lovelace",
+        "d=color",
+    ];
+    let mut seen: Vec<(String, image::RgbaImage)> = Vec::new();
+    for query in queries {
+        for size in [16, 80, 512] {
+            let url = format!("/avatar/{}?s={size}&{query}", miss_hash(9));
+            let response = app.get(&url).await;
+            assert_eq!(response.status(), 200, "{url}");
+            assert_eq!(header(&response, "content-type"), "image/png", "{url}");
+            let image = decode(response).await;
+            assert_eq!(image.dimensions(), (size, size), "{url}");
+            assert!(image.pixels().all(|p| p[3] == 255), "{url} is opaque");
+            if size == 80 {
+                let again = decode(app.get(&url).await).await;
+                assert_eq!(again.as_raw(), image.as_raw(), "{url} is stable");
+                for (other, picture) in &seen {
+                    assert_ne!(
+                        picture.as_raw(),
+                        image.as_raw(),
+                        "{query} looks like {other}"
+                    );
+                }
+                seen.push((query.to_string(), image));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn robohash_sets_and_initials_options_change_the_picture_and_its_etag() {
+    let app = spawn_app().await;
+    let hash = miss_hash(10);
+    let fetch = |query: &'static str| {
+        let url = format!("/avatar/{hash}?s=64&{query}");
+        let app = &app;
+        async move {
+            let response = app.get(&url).await;
+            let etag = header(&response, "etag");
+            (etag, decode(response).await)
+        }
+    };
+    let (set1_tag, set1) = fetch("d=robohash").await;
+    let (bogus_tag, bogus) = fetch("d=robohash&robohash=set7").await;
+    let (set2_tag, set2) = fetch("d=robohash&robohash=set2").await;
+    assert_eq!(set1.as_raw(), bogus.as_raw(), "an unknown set is set 1");
+    assert_eq!(set1_tag, bogus_tag);
+    assert_ne!(set1.as_raw(), set2.as_raw());
+    assert_ne!(set1_tag, set2_tag);
+
+    let (_, by_name) = fetch("d=initials&name=Grace%20Hopper").await;
+    let (_, by_initials) = fetch("d=initials&initials=gh").await;
+    let (_, other) = fetch("d=initials&initials=XY").await;
+    assert_eq!(by_name.as_raw(), by_initials.as_raw(), "GH either way");
+    assert_ne!(by_name.as_raw(), other.as_raw(), "the letters are drawn");
+    let (_, none) = fetch("d=initials").await;
+    assert_eq!(
+        none.dimensions(),
+        (64, 64),
+        "no letters still gives a picture"
+    );
+}
+
+#[tokio::test]
+async fn options_lists_the_default_styles_in_allow() {
+    let app = spawn_app().await;
+    let url = format!("{}/avatar/{}", app.base, miss_hash(11));
+    let response = app
+        .client
+        .request(reqwest::Method::OPTIONS, &url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let allow = header(&response, "allow");
+    for style in [
+        "404",
+        "mm",
+        "mp",
+        "identicon",
+        "monsterid",
+        "wavatar",
+        "retro",
+        "robohash",
+        "pagan",
+        "initials",
+        "blank",
+        "color",
+    ] {
+        assert!(
+            allow.split(' ').any(|s| s == style),
+            "{style} in Allow: {allow}"
+        );
+    }
+    assert_eq!(header(&response, "access-control-allow-origin"), "*");
+    assert!(header(&response, "access-control-allow-methods").contains("GET"));
+}
+
+#[tokio::test]
+async fn the_gallery_shows_every_style_for_every_sample() {
+    let app = spawn_app().await;
+    let response = app.get("/tools/defaults").await;
+    assert_eq!(response.status(), 200);
+    // Attribute values come back with `&` escaped (askama writes `&#38;`).
+    let html = response.text().await.unwrap().replace("&#38;", "&");
+    for needle in [
+        "monsterid",
+        "wavatar",
+        "robohash, set2",
+        "pagan",
+        "initials",
+        "d=initials&name=",
+        "alice@example.org",
+    ] {
+        assert!(html.contains(needle), "{needle} on the gallery page");
+    }
+    // 12 looks × 3 samples × 2 sizes.
+    assert_eq!(html.matches("<img ").count(), 72);
 }
 
 #[tokio::test]

@@ -143,3 +143,41 @@ async fn crop_fields(browser: &Chromium) -> [String; 3] {
     let fields: Vec<String> = serde_json::from_value(value).unwrap();
     fields.try_into().unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_images_gallery_loads_every_picture_at_its_size_in_chromium() {
+    let Some(browser) = Chromium::launch().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    browser
+        .client
+        .goto(&format!("{}/tools/defaults", app.base))
+        .await
+        .unwrap();
+    // Every image finished loading (successfully or not) before anything is judged.
+    browser
+        .wait_until(
+            "[...document.images].length > 0 && [...document.images].every(i => i.complete)",
+        )
+        .await;
+    let report = browser
+        .eval(
+            "[...document.images].map(i => [i.getAttribute('src'), i.naturalWidth, i.naturalHeight, \
+             i.width, i.alt.length > 0])",
+        )
+        .await;
+    let images: Vec<(String, u32, u32, u32, bool)> = serde_json::from_value(report).unwrap();
+    assert_eq!(images.len(), 72, "12 looks × 3 samples × 2 sizes");
+    for (src, natural_width, natural_height, shown_width, has_alt) in images {
+        let expected = if src.contains("s=128") { 128 } else { 40 };
+        assert_eq!(
+            (natural_width, natural_height),
+            (expected, expected),
+            "{src} loaded at its size"
+        );
+        assert_eq!(shown_width, expected, "{src} shown at its size");
+        assert!(has_alt, "{src} has alt text");
+    }
+    browser.quit().await;
+}
