@@ -20,6 +20,7 @@ use crate::avatar::request::{AvatarRequest, DefaultAction};
 use crate::config::{Config, GravatarMode};
 use crate::identity::Digest;
 use crate::imaging::{IntakeLimits, Original, PhotoFormat, decode_original, prepare_photo};
+use crate::metrics::FallbackMetrics;
 use crate::outbound::Outbound;
 
 /// How long the upstream is left alone after it failed.
@@ -63,6 +64,8 @@ pub struct Gravatar {
     outcomes: moka::future::Cache<OutcomeKey, Outcome>,
     /// Unix milliseconds until which the upstream is not asked.
     backoff_until: AtomicU64,
+    /// What `ask` answered, for `/metrics`.
+    metrics: FallbackMetrics,
 }
 
 impl Gravatar {
@@ -82,6 +85,7 @@ impl Gravatar {
                 .time_to_live(OUTCOME_TTL)
                 .build(),
             backoff_until: AtomicU64::new(0),
+            metrics: FallbackMetrics::default(),
         }
     }
 
@@ -93,32 +97,76 @@ impl Gravatar {
     /// Asks the upstream (or the cache) for `request`'s image. `None` means: serve our default.
     pub async fn proxy(&self, request: &AvatarRequest) -> Option<Arc<Rendition>> {
         let format = request.format.unwrap_or(PhotoFormat::Png);
+        match self.ask(request.digest, request.size, format).await {
+            UpstreamAnswer::Found(rendition) => Some(rendition),
+            _ => None,
+        }
+    }
+
+    /// What the upstream says about `digest` at `size` in `format`: from the cache, or one
+    /// shared request; nothing while backing off. Every answer is counted by outcome.
+    pub async fn ask(&self, digest: Digest, size: u32, format: PhotoFormat) -> UpstreamAnswer {
+        let answer = self.ask_upstream(digest, size, format).await;
+        match &answer {
+            UpstreamAnswer::Found(_) => self.metrics.found.inc(),
+            UpstreamAnswer::Missing => self.metrics.missing.inc(),
+            UpstreamAnswer::Failed(_) => self.metrics.failed.inc(),
+            UpstreamAnswer::BackingOff => self.metrics.backing_off.inc(),
+        }
+        answer
+    }
+
+    pub fn metrics(&self) -> &FallbackMetrics {
+        &self.metrics
+    }
+
+    async fn ask_upstream(&self, digest: Digest, size: u32, format: PhotoFormat) -> UpstreamAnswer {
         let key = OutcomeKey {
-            digest: request.digest,
-            size: request.size,
+            digest,
+            size,
             format,
         };
         if let Some(outcome) = self.outcomes.get(&key).await {
-            return found(outcome);
+            return outcome.into();
         }
         if now_millis() < self.backoff_until.load(Ordering::Relaxed) {
-            return None;
+            return UpstreamAnswer::BackingOff;
         }
-        let url = format!(
-            "{}/avatar/{}?s={}&d=404",
-            self.upstream, request.digest, request.size
-        );
+        let url = format!("{}/avatar/{digest}?s={size}&d=404", self.upstream);
         let fetched = self.outcomes.try_get_with(key, self.fetch(url, key)).await;
         match fetched {
-            Ok(outcome) => found(outcome),
+            Ok(outcome) => outcome.into(),
             Err(reason) => {
                 let until = now_millis() + BACKOFF.as_millis() as u64;
                 if self.backoff_until.swap(until, Ordering::Relaxed) < now_millis() {
                     tracing::warn!(%reason, backoff_s = BACKOFF.as_secs(), "Gravatar upstream failed; backing off");
                 }
-                None
+                UpstreamAnswer::Failed(reason.to_string())
             }
         }
+    }
+
+    /// The display name of the upstream's public profile (`UPSTREAM/HASH.json`), if it has
+    /// one. Best effort: any failure is simply no name.
+    pub async fn profile_name(&self, digest: Digest) -> Option<String> {
+        let url = format!("{}/{digest}.json", self.upstream);
+        let fetched = self
+            .outbound
+            .get_upstream(&url, MAX_PROFILE_BYTES)
+            .await
+            .ok()?;
+        if fetched.status != 200 {
+            return None;
+        }
+        profile_display_name(&fetched.body)
+    }
+
+    pub fn mode(&self) -> GravatarMode {
+        self.mode
+    }
+
+    pub fn upstream(&self) -> &str {
+        &self.upstream
     }
 
     async fn fetch(&self, url: String, key: OutcomeKey) -> Result<Outcome, String> {
@@ -152,11 +200,50 @@ impl Gravatar {
     }
 }
 
-fn found(outcome: Outcome) -> Option<Arc<Rendition>> {
-    match outcome {
-        Outcome::Found(rendition) => Some(rendition),
-        Outcome::Missing => None,
+/// What the upstream said, for callers that care why there is no image.
+#[derive(Clone, Debug)]
+pub enum UpstreamAnswer {
+    Found(Arc<Rendition>),
+    Missing,
+    /// The request failed (timeout, connection, bad status or body); the reason for logs.
+    Failed(String),
+    /// The upstream failed recently and is left alone for now.
+    BackingOff,
+}
+
+impl From<Outcome> for UpstreamAnswer {
+    fn from(outcome: Outcome) -> UpstreamAnswer {
+        match outcome {
+            Outcome::Found(rendition) => UpstreamAnswer::Found(rendition),
+            Outcome::Missing => UpstreamAnswer::Missing,
+        }
     }
+}
+
+/// Largest profile document read.
+const MAX_PROFILE_BYTES: usize = 64 << 10;
+/// Longest display name passed on.
+const MAX_NAME_CHARS: usize = 100;
+
+/// `entry[0].displayName`, else `entry[0].name.formatted`, from a Gravatar legacy profile:
+/// trimmed, control characters dropped, at most 100 characters; `None` when empty or absent.
+pub fn profile_display_name(body: &[u8]) -> Option<String> {
+    let profile: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let entry = profile.get("entry")?.get(0)?;
+    let candidates = [
+        entry.get("displayName"),
+        entry.get("name").and_then(|n| n.get("formatted")),
+    ];
+    candidates.into_iter().flatten().find_map(|value| {
+        let name: String = value
+            .as_str()?
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_NAME_CHARS)
+            .collect();
+        let name = name.trim();
+        (!name.is_empty()).then(|| name.to_string())
+    })
 }
 
 fn now_millis() -> u64 {
@@ -211,6 +298,23 @@ const GRAVATAR_STYLES: [&str; 9] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_names_are_read_bounded_and_cleaned() {
+        let name = |json: &str| profile_display_name(json.as_bytes());
+        assert_eq!(
+            name(r#"{"entry":[{"displayName":"  Coco\u0007 ","name":{"formatted":"C"}}]}"#),
+            Some("Coco".into())
+        );
+        assert_eq!(
+            name(r#"{"entry":[{"displayName":"","name":{"formatted":"Full Name"}}]}"#),
+            Some("Full Name".into())
+        );
+        assert_eq!(name(r#"{"entry":[]}"#), None);
+        assert_eq!(name("not json"), None);
+        let long = format!(r#"{{"entry":[{{"displayName":"{}"}}]}}"#, "x".repeat(500));
+        assert_eq!(name(&long).unwrap().len(), 100);
+    }
     use crate::defaults::Style;
 
     fn request(default: DefaultAction, proxy: bool, redirect: bool) -> AvatarRequest {

@@ -14,16 +14,16 @@ const GREEN: [u8; 3] = [0, 200, 0];
 
 /// How the fake answers.
 #[derive(Clone, Copy)]
-enum Behaviour {
+pub enum Behaviour {
     Normal,
     Slow(Duration),
     Broken,
     NotAnImage,
 }
 
-struct FakeGravatar {
-    base: String,
-    calls: Arc<AtomicUsize>,
+pub struct FakeGravatar {
+    pub base: String,
+    pub calls: Arc<AtomicUsize>,
     last_query: Arc<std::sync::Mutex<String>>,
 }
 
@@ -70,7 +70,19 @@ async fn fake_avatar(request: HttpRequest, state: web::Data<FakeState>) -> HttpR
     }
 }
 
-async fn start_fake(known: &[String], behaviour: Behaviour, delay_ms: u64) -> FakeGravatar {
+/// `/HASH.json`: a legacy profile whose display name is "Fake HASH-PREFIX" for known hashes.
+async fn fake_profile(request: HttpRequest, state: web::Data<FakeState>) -> HttpResponse {
+    state.calls.fetch_add(1, Ordering::SeqCst);
+    let file = request.match_info().get("file").unwrap_or_default();
+    match file.strip_suffix(".json") {
+        Some(hash) if state.known.iter().any(|k| k == hash) => HttpResponse::Ok().json(
+            serde_json::json!({ "entry": [{ "hash": hash, "displayName": format!("Fake {}", &hash[..6]) }] }),
+        ),
+        _ => HttpResponse::NotFound().body("User not found"),
+    }
+}
+
+pub async fn start_fake(known: &[String], behaviour: Behaviour, delay_ms: u64) -> FakeGravatar {
     let calls = Arc::new(AtomicUsize::new(0));
     let last_query = Arc::new(std::sync::Mutex::new(String::new()));
     let state = web::Data::new(FakeState {
@@ -86,6 +98,7 @@ async fn start_fake(known: &[String], behaviour: Behaviour, delay_ms: u64) -> Fa
         App::new()
             .app_data(state.clone())
             .route("/avatar/{hash}", web::get().to(fake_avatar))
+            .route("/{file}", web::get().to(fake_profile))
     })
     .workers(1)
     .listen(listener)

@@ -1,0 +1,300 @@
+//! Who is calling the API and how much they may: `Authorization: Bearer` tokens, anonymous
+//! access (allowed or not by `api_anonymous`), and rate limits with the `X-RateLimit-*`
+//! headers on every API response, errors included (Gravatar's headers, real `429`s).
+//!
+//! Limits are fixed one-hour windows counted in memory: per token (`api_token_rate_limit`),
+//! per client address without a token (`api_anonymous_rate_limit`), and, for lookups, per
+//! email address whoever asks (`api_address_rate_limit`, so nobody can hammer one address
+//! through many tokens). A window starts at its key's first request.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, ResponseError, web};
+
+use super::error::ApiError;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::api_tokens;
+
+const WINDOW: Duration = Duration::from_secs(3600);
+/// Longest `Authorization` value looked at.
+const MAX_AUTHORIZATION_LEN: usize = 256;
+
+/// The caller of an API request, put in the request's extensions by [`api_gate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Token { token_id: i64, user_id: i64 },
+    Anonymous { client: IpAddr },
+}
+
+/// Where a key stands in its window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Unix time (seconds) when the window ends.
+    pub reset: u64,
+}
+
+impl Quota {
+    /// Writes `X-RateLimit-Limit`, `-Remaining` and `-Reset`.
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        for (name, value) in [
+            ("x-ratelimit-limit", self.limit as u64),
+            ("x-ratelimit-remaining", self.remaining as u64),
+            ("x-ratelimit-reset", self.reset),
+        ] {
+            headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Window {
+    started: u64,
+    used: u32,
+}
+
+/// Fixed-window counters for any number of keys, bounded in memory.
+pub struct RateLimits {
+    windows: moka::sync::Cache<String, Arc<Mutex<Window>>>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits::new()
+    }
+}
+
+impl RateLimits {
+    pub fn new() -> RateLimits {
+        RateLimits {
+            windows: moka::sync::Cache::builder()
+                .max_capacity(200_000)
+                .time_to_idle(WINDOW)
+                .build(),
+        }
+    }
+
+    /// Counts one request for `key` against `limit` per hour: `Ok` with what is left, or
+    /// `Err` with the exhausted quota (nothing is counted then).
+    pub fn take(&self, key: &str, limit: u32) -> Result<Quota, Quota> {
+        self.take_at(key, limit, unix_now())
+    }
+
+    fn take_at(&self, key: &str, limit: u32, now: u64) -> Result<Quota, Quota> {
+        let window = self.windows.get_with(key.to_string(), || {
+            Arc::new(Mutex::new(Window {
+                started: now,
+                used: 0,
+            }))
+        });
+        let mut window = window
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if now >= window.started + WINDOW.as_secs() {
+            *window = Window {
+                started: now,
+                used: 0,
+            };
+        }
+        let reset = window.started + WINDOW.as_secs();
+        if window.used >= limit {
+            return Err(Quota {
+                limit,
+                remaining: 0,
+                reset,
+            });
+        }
+        window.used += 1;
+        Ok(Quota {
+            limit,
+            remaining: limit - window.used,
+            reset,
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The token in `Authorization: Bearer TOKEN`: `Ok(None)` without the header, `Err` when the
+/// header is there but unusable.
+pub fn bearer_token(value: Option<&HeaderValue>) -> Result<Option<String>, AppError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let unusable =
+        || AppError::Unauthorized("the Authorization header must be 'Bearer TOKEN'".into());
+    if value.len() > MAX_AUTHORIZATION_LEN {
+        return Err(unusable());
+    }
+    let text = value.to_str().map_err(|_| unusable())?.trim();
+    let (scheme, token) = text.split_once(' ').ok_or_else(unusable)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+        return Err(unusable());
+    }
+    Ok(Some(token.to_string()))
+}
+
+/// Decides who calls and whether they may: the caller and their quota, or an error (with the
+/// quota when the refusal is a rate limit).
+async fn admit(
+    request: &ServiceRequest,
+    state: &AppState,
+) -> Result<(Caller, Quota), (AppError, Option<Quota>)> {
+    let token = bearer_token(
+        request
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION),
+    )
+    .map_err(|e| (e, None))?;
+    let (caller, key, limit) = match token {
+        Some(token) => {
+            let found = api_tokens::authenticate(&state.pool, &token)
+                .await
+                .map_err(|e| (AppError::Database(e), None))?
+                .ok_or_else(|| {
+                    (
+                        AppError::Unauthorized("the API token is unknown or revoked".into()),
+                        None,
+                    )
+                })?;
+            let key = format!("token:{}", found.id);
+            (
+                Caller::Token {
+                    token_id: found.id,
+                    user_id: found.user_id,
+                },
+                key,
+                state.config.api_token_rate_limit,
+            )
+        }
+        None => {
+            let client = crate::client::client_ip_of(request.request(), &state.config);
+            if !state.config.api_anonymous {
+                return Err((
+                    AppError::Unauthorized(
+                        "this server's API needs a token: send 'Authorization: Bearer TOKEN'"
+                            .into(),
+                    ),
+                    None,
+                ));
+            }
+            (
+                Caller::Anonymous { client },
+                format!("client:{client}"),
+                state.config.api_anonymous_rate_limit,
+            )
+        }
+    };
+    match state.api_limits.take(&key, limit) {
+        Ok(quota) => Ok((caller, quota)),
+        Err(quota) => Err((rate_limited(&quota), Some(quota))),
+    }
+}
+
+/// The 429 for an exhausted quota.
+pub fn rate_limited(quota: &Quota) -> AppError {
+    AppError::TooManyRequests(format!(
+        "rate limit of {} requests per hour exceeded; try again after {}",
+        quota.limit, quota.reset
+    ))
+}
+
+/// Middleware for every API route: admits the caller (see [`admit`]) and writes the quota's
+/// headers on whatever the handler answers. A handler that spends another quota (the per-
+/// address one) replaces the headers with the tighter of the two.
+pub async fn api_gate(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = request
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .expect("the application state is registered");
+    match admit(&request, &state).await {
+        Ok((caller, quota)) => {
+            request.extensions_mut().insert(caller);
+            request.extensions_mut().insert(quota);
+            let mut response = next.call(request).await?.map_into_boxed_body();
+            if !response.headers().contains_key("x-ratelimit-limit") {
+                quota.write_headers(response.headers_mut());
+            }
+            Ok(response)
+        }
+        Err((error, quota)) => {
+            let mut response = ApiError(error).error_response();
+            if let Some(quota) = quota {
+                quota.write_headers(response.headers_mut());
+            }
+            Ok(request.into_response(response))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_counts_down_refuses_at_zero_and_starts_again_after_an_hour() {
+        let limits = RateLimits::new();
+        let first = limits.take_at("k", 2, 1000).unwrap();
+        assert_eq!(
+            first,
+            Quota {
+                limit: 2,
+                remaining: 1,
+                reset: 4600
+            }
+        );
+        assert_eq!(limits.take_at("k", 2, 1001).unwrap().remaining, 0);
+        assert_eq!(limits.take_at("k", 2, 1002).unwrap_err().remaining, 0);
+        assert_eq!(limits.take_at("other", 2, 1002).unwrap().remaining, 1);
+        let renewed = limits.take_at("k", 2, 4600).unwrap();
+        assert_eq!((renewed.remaining, renewed.reset), (1, 8200));
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let header = |v: &str| HeaderValue::from_str(v).unwrap();
+        assert_eq!(bearer_token(None).unwrap(), None);
+        assert_eq!(
+            bearer_token(Some(&header("Bearer abc"))).unwrap(),
+            Some("abc".into())
+        );
+        assert_eq!(
+            bearer_token(Some(&header("bearer  abc "))).unwrap(),
+            Some("abc".into())
+        );
+        for bad in ["Basic abc", "Bearer", "Bearer a b", "abc"] {
+            assert!(bearer_token(Some(&header(bad))).is_err(), "{bad}");
+        }
+        assert!(bearer_token(Some(&header(&"x".repeat(300)))).is_err());
+    }
+
+    #[test]
+    fn quota_headers_are_written() {
+        let mut headers = HeaderMap::new();
+        Quota {
+            limit: 10,
+            remaining: 3,
+            reset: 99,
+        }
+        .write_headers(&mut headers);
+        assert_eq!(headers.get("x-ratelimit-limit").unwrap(), "10");
+        assert_eq!(headers.get("x-ratelimit-remaining").unwrap(), "3");
+        assert_eq!(headers.get("x-ratelimit-reset").unwrap(), "99");
+    }
+}
