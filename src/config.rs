@@ -94,6 +94,20 @@ pub struct Config {
     /// Accept only addresses in `domains` on the web UI.
     pub restrict_addresses_to_domains: bool,
     pub session_days: u32,
+    /// Whether the lookup and profile API answers requests without an API token.
+    pub api_anonymous: bool,
+    /// API requests per hour for one token.
+    pub api_token_rate_limit: u32,
+    /// API requests per hour for one client address without a token.
+    pub api_anonymous_rate_limit: u32,
+    /// Lookups per hour of one email address, whoever asks.
+    pub api_address_rate_limit: u32,
+    /// The Libravatar server asked when an email's domain publishes no SRV records ("" = none).
+    pub libravatar_fallback: String,
+    /// Reverse proxies whose `X-Forwarded-For`/`-Proto` are believed (addresses or CIDRs).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bearer token that opens `/metrics` from anywhere; empty: loopback clients only.
+    pub metrics_token: String,
 }
 
 impl Config {
@@ -176,6 +190,31 @@ impl Config {
             restrict_addresses_to_domains: layers
                 .parse("restrict_addresses_to_domains", parse_bool)?,
             session_days: layers.parse("session_days", |v| parse_int_in(v, 1, 365))? as u32,
+            api_anonymous: layers.parse("api_anonymous", parse_bool)?,
+            api_token_rate_limit: layers
+                .parse("api_token_rate_limit", |v| parse_int_in(v, 1, 1_000_000))?
+                as u32,
+            api_anonymous_rate_limit: layers.parse("api_anonymous_rate_limit", |v| {
+                parse_int_in(v, 1, 1_000_000)
+            })? as u32,
+            api_address_rate_limit: layers
+                .parse("api_address_rate_limit", |v| parse_int_in(v, 1, 1_000_000))?
+                as u32,
+            trusted_proxies: layers.parse("trusted_proxies", parse_network_list)?,
+            metrics_token: layers.parse("metrics_token", |v| {
+                if v.chars().all(|c| c.is_ascii_graphic()) && v.len() <= 200 {
+                    Ok(v.to_string())
+                } else {
+                    Err("printable ASCII without spaces, at most 200 characters".into())
+                }
+            })?,
+            libravatar_fallback: layers.parse("libravatar_fallback", |v| {
+                if v.is_empty() {
+                    Ok(String::new())
+                } else {
+                    parse_base_url(v)
+                }
+            })?,
         })
     }
 
@@ -242,6 +281,39 @@ impl Config {
                 self.restrict_addresses_to_domains.to_string(),
             ),
             ("session_days", self.session_days.to_string()),
+            ("api_anonymous", self.api_anonymous.to_string()),
+            (
+                "api_token_rate_limit",
+                self.api_token_rate_limit.to_string(),
+            ),
+            (
+                "api_anonymous_rate_limit",
+                self.api_anonymous_rate_limit.to_string(),
+            ),
+            (
+                "api_address_rate_limit",
+                self.api_address_rate_limit.to_string(),
+            ),
+            ("libravatar_fallback", quoted(&self.libravatar_fallback)),
+            (
+                "trusted_proxies",
+                format!(
+                    "[{}]",
+                    self.trusted_proxies
+                        .iter()
+                        .map(|n| quoted(&n.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            (
+                "metrics_token",
+                quoted(if self.metrics_token.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                }),
+            ),
         ];
         entries
             .iter()
@@ -286,7 +358,7 @@ const KEYS: &[Key] = &[
     },
     Key {
         name: "default_style",
-        allowed: "one of 404, mp, mm, identicon, retro, blank, color",
+        allowed: "one of 404, mp, mm, identicon, monsterid, wavatar, retro, robohash, pagan, initials, blank, color",
         default: "mp",
     },
     Key {
@@ -383,6 +455,41 @@ const KEYS: &[Key] = &[
         name: "session_days",
         allowed: "1 to 365",
         default: "30",
+    },
+    Key {
+        name: "api_anonymous",
+        allowed: "true or false",
+        default: "true",
+    },
+    Key {
+        name: "api_token_rate_limit",
+        allowed: "1 to 1000000 requests per hour",
+        default: "1000",
+    },
+    Key {
+        name: "api_anonymous_rate_limit",
+        allowed: "1 to 1000000 requests per hour",
+        default: "100",
+    },
+    Key {
+        name: "api_address_rate_limit",
+        allowed: "1 to 1000000 lookups per hour",
+        default: "60",
+    },
+    Key {
+        name: "libravatar_fallback",
+        allowed: "empty (none) or an http(s) base URL",
+        default: "https://seccdn.libravatar.org",
+    },
+    Key {
+        name: "trusted_proxies",
+        allowed: "a list of IP addresses or CIDR networks, e.g. 127.0.0.1, 10.0.0.0/8",
+        default: "",
+    },
+    Key {
+        name: "metrics_token",
+        allowed: "empty (loopback clients only) or a token of printable ASCII",
+        default: "",
     },
 ];
 
@@ -643,6 +750,21 @@ fn parse_default_style(text: &str) -> Result<DefaultStyle, String> {
     Style::from_name(text)
         .map(DefaultStyle::Style)
         .ok_or_else(String::new)
+}
+
+/// A comma-separated (or TOML array) list of IP addresses and CIDR networks; a bare
+/// address is a network of one.
+fn parse_network_list(text: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            part.parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| format!("{part:?} is not an IP address or CIDR network"))
+        })
+        .collect()
 }
 
 /// A comma-separated (or TOML array) list of host names, lowercased, each checked.

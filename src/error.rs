@@ -36,6 +36,18 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A request refused for a reason with its own machine-readable code (400).
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    /// Missing or bad credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Every provider asked failed (502).
+    #[error("{0}")]
+    BadGateway(String),
+    /// Every provider asked timed out (504).
+    #[error("{0}")]
+    GatewayTimeout(String),
 }
 
 impl AppError {
@@ -53,6 +65,29 @@ impl AppError {
             AppError::LoginRequired => "login_required",
             AppError::Forbidden(_) => "forbidden",
             AppError::TooManyRequests(_) => "rate_limit_exceeded",
+            AppError::Invalid(code, _) => code,
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::BadGateway(_) => "provider_failed",
+            AppError::GatewayTimeout(_) => "provider_timeout",
+        }
+    }
+}
+
+impl AppError {
+    /// What a client is told: the reason for a 4xx, a generic line for a 5xx fault (whose
+    /// cause is logged here instead). Provider failures are the client's business: shown.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Busy | AppError::BadGateway(_) | AppError::GatewayTimeout(_) => {
+                self.to_string()
+            }
+            _ if self.status_code().is_server_error() => {
+                let error = self.to_string();
+                let error = crate::observe::mask_emails_in(&error);
+                tracing::error!(code = self.code(), %error, "request failed");
+                "internal server error".to_string()
+            }
+            _ => self.to_string(),
         }
     }
 }
@@ -71,6 +106,10 @@ impl ResponseError for AppError {
             AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Invalid(..) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            AppError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -81,15 +120,7 @@ impl ResponseError for AppError {
                 .insert_header((header::LOCATION, "/login"))
                 .finish();
         }
-        let body = if status.is_server_error() {
-            tracing::error!(code = self.code(), error = %self, "request failed");
-            match self {
-                AppError::Busy => self.to_string(),
-                _ => "internal server error".to_string(),
-            }
-        } else {
-            self.to_string()
-        };
+        let body = self.public_message();
         HttpResponse::build(status)
             .insert_header((
                 header::CONTENT_TYPE,
@@ -100,6 +131,16 @@ impl ResponseError for AppError {
                 HeaderValue::from_static("nosniff"),
             ))
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            // Error pages are seen in browsers too (a 404, a refused form): they load nothing,
+            // may not be framed, and leak no URL onwards, like the HTML pages.
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            ))
+            .insert_header((
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            ))
             .body(format!("{body}\n"))
     }
 }

@@ -2,10 +2,11 @@
 //!
 //! Map of the crate:
 //! - [`config`]: one validated `Config` from defaults < cameo.toml < `CAMEO_*` < flags.
+//! - [`client`]: the client's address and scheme behind trusted reverse proxies.
 //! - [`identity`]: email/OpenID normalisation and the MD5/SHA-256 [`identity::Digest`].
 //! - [`avatar`]: the hot path, `GET /avatar/HASH` (parse → lookup → render cache → response).
 //! - [`imaging`]: pure image work: intake of untrusted uploads, resizing and encoding.
-//! - [`defaults`]: generated images for misses (mp, identicon, retro, blank, color).
+//! - [`defaults`]: generated images for misses (every `d=` style, drawn in code).
 //! - [`store`]: SQLite via sqlx, the only place SQL lives; [`store::changes`] notices writes
 //!   from other processes.
 //! - [`operator`]: what the CLI's `add`, `remove`, `list` and `import` do.
@@ -14,12 +15,17 @@
 //! - [`mail`]: confirmation and reset mails over SMTP, or to the log.
 //! - [`gravatar`]: the fallback for misses: proxy, redirect or off.
 //! - [`federation`]: SRV discovery of other avatar servers and the domain check.
+//! - [`api`]: the JSON lookup and profile API, its tokens and rate limits.
 //! - [`error`]: the one error type and its HTTP mapping.
+//! - [`observe`]: request ids, the access log, `/healthz` and `/readyz`.
+//! - [`metrics`]: Prometheus series and `/metrics`.
 //!
 //! [`Application::build`] binds (use `127.0.0.1:0` in tests), migrates and returns a server
 //! ready to run, so tests start the very server the binary runs.
 
+pub mod api;
 pub mod avatar;
+pub mod client;
 pub mod config;
 pub mod defaults;
 pub mod error;
@@ -28,6 +34,8 @@ pub mod gravatar;
 pub mod identity;
 pub mod imaging;
 pub mod mail;
+pub mod metrics;
+pub mod observe;
 pub mod operator;
 pub mod outbound;
 pub mod state;
@@ -76,6 +84,7 @@ impl Application {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let server = actix_web::HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(observe::observe_request))
                 .app_data(state.clone())
                 .configure(configure_routes)
                 .default_service(routes::to(not_found))
@@ -107,15 +116,20 @@ impl Application {
 fn configure_routes(cfg: &mut routes::ServiceConfig) {
     use actix_web::guard;
     cfg.configure(web::configure)
+        .configure(api::configure)
         .route("/tools/check", routes::get().to(web::check::check_page))
+        .route(
+            "/tools/defaults",
+            routes::get().to(web::gallery::gallery_page),
+        )
+        .route("/tools/api", routes::get().to(web::api_docs::api_page))
         .route(
             "/tools/check.json",
             routes::get().to(web::check::check_json),
         )
-        .route(
-            "/healthz",
-            routes::get().to(|| async { HttpResponse::Ok().body("ok\n") }),
-        )
+        .route("/healthz", routes::get().to(observe::healthz))
+        .route("/readyz", routes::get().to(observe::readyz))
+        .route("/metrics", routes::get().to(metrics::scrape))
         .route(
             "/avatar",
             routes::get().to(avatar::handler::avatar_without_hash),
@@ -130,6 +144,11 @@ fn configure_routes(cfg: &mut routes::ServiceConfig) {
                     routes::route()
                         .guard(guard::Any(guard::Get()).or(guard::Head()))
                         .to(avatar::handler::get_avatar),
+                )
+                .route(
+                    routes::route()
+                        .guard(guard::Options())
+                        .to(avatar::handler::avatar_options),
                 )
                 .default_service(routes::to(avatar::handler::method_not_allowed)),
         );

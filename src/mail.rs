@@ -76,7 +76,10 @@ impl Mailer {
             Mailer::Smtp { transport, .. } => match transport.send(message).await {
                 Ok(_) => Ok(()),
                 Err(error) => {
-                    tracing::error!(%error, "sending mail failed");
+                    // SMTP replies quote the addresses they refuse.
+                    let reason = error.to_string();
+                    let reason = crate::observe::mask_emails_in(&reason);
+                    tracing::error!(error = %reason, "sending mail failed");
                     Err(MailError::Send(error.to_string()))
                 }
             },

@@ -70,6 +70,57 @@ enum Command {
         /// The folder to read.
         dir: PathBuf,
     },
+    /// Copy the database to FILE, consistently, while the server keeps running.
+    ///
+    /// Uses SQLite's VACUUM INTO (one read transaction), checks the copy with PRAGMA
+    /// integrity_check and prints its size and counts. FILE must not exist unless --force.
+    Backup {
+        /// Where to write the copy.
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the database with FILE (a `cameo backup` copy). Stop the server first.
+    ///
+    /// FILE is checked before anything changes: an intact SQLite database with Cameo's tables
+    /// and no schema newer than this cameo. Refuses while another process (a running server)
+    /// has the database open. The current database is kept as cameo.db.before-restore-TIME
+    /// in the data directory; the restored one is then migrated.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+    },
+    /// Write every account, address, photo and profile as one JSON document.
+    ///
+    /// The format is versioned and documented in docs/export-format.md. Password hashes are
+    /// kept, so people log in with their old password after `cameo import-export`. API tokens,
+    /// sessions and pending mailed links are not exported.
+    Export {
+        /// The file to write, or - for standard output.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import a `cameo export` file, or a Libravatar/ivatar export (.xml or .xml.gz).
+    ///
+    /// Every photo goes through the same checks as an upload. An address another account
+    /// (or the operator) holds here is never taken. Prints one line per account and a summary;
+    /// safe to re-run (nothing changes: "unchanged"). Exits with status 1 if anything was
+    /// skipped. ivatar accounts get no usable password: their holders use "forgot password".
+    ImportExport {
+        /// The export file (at most 2 GiB).
+        file: PathBuf,
+    },
+    /// Manage API tokens (`Authorization: Bearer TOKEN` on /api/...) for any account.
+    ///
+    /// Account holders manage their own on the web page /account/tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Print the effective configuration as TOML.
     Config,
     /// Check a domain's Libravatar SRV records, as a client would see them.
@@ -88,6 +139,36 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for an account and print it (on stdout, alone on its line).
+    ///
+    /// The token is shown this once: only its hash is stored. An account holds at most 20
+    /// live tokens.
+    Create {
+        /// The account's login address.
+        #[arg(long, value_name = "EMAIL")]
+        account: String,
+        /// What the token is for (1 to 64 characters), e.g. the app that uses it.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (revoked ones too) with their account, name, prefix and last use.
+    List {
+        /// Only this account's tokens.
+        #[arg(long, value_name = "EMAIL")]
+        account: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (see `cameo token list`); it stops working at once.
+    Revoke {
+        /// The token's id.
+        id: i64,
     },
 }
 
@@ -145,12 +226,20 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: journald and log files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        // Each line carries the fields of its request's span (id, method, route) as "span";
+        // the span list would repeat them, as requests open no nested spans.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 
@@ -169,6 +258,17 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         }
         let output = cameo::federation::check::check_domain_command(&config, &query, json).await?;
         println!("{}", output.trim_end());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Restore { file } = command {
+        // Before opening the pool: that would create or migrate the database being replaced.
+        let report = operator::backup::restore(&config.database_path(), &file)
+            .await
+            .map_err(|e| format!("restore: {e}"))?;
+        if let Some(aside) = &report.set_aside {
+            println!("kept the previous database as {}", aside.display());
+        }
+        println!("restored {}: {}", file.display(), report.summary);
         return Ok(ExitCode::SUCCESS);
     }
     let pool = cameo::store::open(&config.database_path())
@@ -202,7 +302,26 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         }
         Command::Import { dir } => import(&pool, &config, &dir).await?,
-        Command::Serve | Command::Config | Command::CheckDomain { .. } => {
+        Command::Backup { file, force } => {
+            let summary = operator::backup::backup(&pool, &file, force)
+                .await
+                .map_err(|e| format!("backup: {e}"))?;
+            println!("backup {}: {summary}", file.display());
+            ExitCode::SUCCESS
+        }
+        Command::Export { file, force } => {
+            let summary = operator::export::export_to(&pool, &file, force)
+                .await
+                .map_err(|e| format!("export: {e}"))?;
+            eprintln!("cameo: exported {summary}");
+            ExitCode::SUCCESS
+        }
+        Command::ImportExport { file } => import_export(&pool, &config, &file).await?,
+        Command::Token { command } => token(&pool, command).await?,
+        Command::Serve
+        | Command::Config
+        | Command::CheckDomain { .. }
+        | Command::Restore { .. } => {
             unreachable!("handled above")
         }
     };
@@ -231,6 +350,66 @@ async fn import(pool: &sqlx::SqlitePool, config: &Config, dir: &Path) -> Result<
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn import_export(
+    pool: &sqlx::SqlitePool,
+    config: &Config,
+    file: &Path,
+) -> Result<ExitCode, String> {
+    let totals = operator::export::import_file(pool, config, file, |line| println!("{line}"))
+        .await
+        .map_err(|e| format!("import-export: {e}"))?;
+    println!("{totals}");
+    Ok(if totals.anything_skipped() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn token(pool: &sqlx::SqlitePool, command: TokenCommand) -> Result<ExitCode, String> {
+    match command {
+        TokenCommand::Create { account, name } => {
+            let (row, plaintext) = operator::tokens::create(pool, &account, &name)
+                .await
+                .map_err(|e| format!("token create: {e}"))?;
+            println!("{plaintext}");
+            eprintln!(
+                "cameo: created token {} ({}) for {}. Copy it now: it is not shown again.",
+                row.id,
+                row.name,
+                account.trim()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::List { account, json } => {
+            let rows = operator::tokens::list(pool, account.as_deref())
+                .await
+                .map_err(|e| format!("token list: {e}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
+                );
+            } else {
+                println!("{}", operator::tokens::table(&rows));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Revoke { id } => {
+            if operator::tokens::revoke(pool, id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!("revoked token {id}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("cameo: no live token with id {id}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
 }
 
 fn print_listing(

@@ -1,9 +1,15 @@
-//! What the operator CLI does: `add`, `remove`, `list`, `import`.
+//! What the operator CLI does: `add`, `remove`, `list`, `import`; and, in [`tokens`],
+//! `token create|list|revoke`.
 //!
 //! These work on the database directly, so they are safe to run against a live server:
 //! SQLite serialises the writes and the server notices them at once (`store::changes`).
 //! Every file goes through the same intake as an upload; one bad file in an import is
 //! reported and skipped, never fatal.
+
+pub mod backup;
+pub mod export;
+pub mod ivatar_xml;
+pub mod tokens;
 
 use std::fmt;
 use std::io::Read;
@@ -30,6 +36,8 @@ pub enum OperatorError {
     Read { path: String, reason: String },
     #[error("{0}")]
     Name(String),
+    #[error("no account is registered as {0}")]
+    UnknownAccount(String),
     #[error("{0}")]
     App(#[from] AppError),
 }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use actix_web::http::header::HeaderValue;
 use sqlx::SqlitePool;
 
+use crate::api::gate::RateLimits;
+use crate::api::lookup::LookupCache;
 use crate::avatar::lookup::PhotoLookup;
 use crate::avatar::renderer::Renderer;
 use crate::avatar::request::RequestRules;
@@ -14,6 +16,7 @@ use crate::federation::Federation;
 use crate::gravatar::Gravatar;
 use crate::imaging::IntakeLimits;
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::store::changes::ChangeWatch;
 use crate::web::auth::LoginLimiter;
@@ -31,6 +34,12 @@ pub struct AppState {
     pub gravatar: Gravatar,
     pub mailer: Mailer,
     pub login_limiter: LoginLimiter,
+    /// Rate-limit windows of the API (per token, per client, per looked-up address).
+    pub api_limits: RateLimits,
+    /// Remembered answers of `/api/v1/lookup`.
+    pub api_lookups: LookupCache,
+    /// The HTTP series of `/metrics` (the renderer and Gravatar keep their own).
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -50,6 +59,9 @@ impl AppState {
             // 20 failures per client address or 5 per account in 15 minutes lock that key out.
             login_limiter: LoginLimiter::new(20, 5, std::time::Duration::from_secs(15 * 60)),
             gravatar: Gravatar::new(&config, outbound.clone()),
+            api_limits: RateLimits::new(),
+            api_lookups: LookupCache::new(),
+            metrics: Metrics::new(),
             outbound,
             federation,
             rules: RequestRules {

@@ -51,10 +51,32 @@ pub async fn avatar_without_hash() -> HttpResponse {
         .finish()
 }
 
-/// Anything but GET and HEAD on an avatar URL.
+/// `OPTIONS /avatar/HASH`: as ivatar does, `Allow` lists the `d=` values this server draws
+/// itself (plus `404`); the methods are in `Access-Control-Allow-Methods`, so a CORS
+/// preflight gets a normal answer too.
+pub async fn avatar_options() -> HttpResponse {
+    let styles = allowed_defaults();
+    HttpResponse::Ok()
+        .insert_header((header::ALLOW, styles.as_str()))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("methods: GET, HEAD, OPTIONS\ndefaults: {styles}\n"))
+}
+
+/// `404 mm mp identicon …`: every `d=` keyword a request may use.
+fn allowed_defaults() -> String {
+    let mut names = vec!["404", "mm"];
+    names.extend(crate::defaults::style_names());
+    names.join(" ")
+}
+
+/// Anything but GET, HEAD and OPTIONS on an avatar URL.
 pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
-        .insert_header((header::ALLOW, "GET, HEAD"))
+        .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"))
         .content_type("text/plain; charset=utf-8")
         .body("avatars are read with GET or HEAD\n")
 }

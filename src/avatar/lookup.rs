@@ -15,8 +15,10 @@ use crate::store::photos::{self, PhotoRef};
 
 /// Memory budget for remembered answers (hits and misses alike). Each entry is weighed at
 /// its measured cost in moka (key, value, the shared `PhotoRef` and the cache's own
-/// bookkeeping, about 600 bytes), so 24 MiB holds roughly 40 000 digests.
-const BUDGET_BYTES: u64 = 24 * 1024 * 1024;
+/// bookkeeping, about 600 bytes), so 8 MiB holds roughly 14 000 digests: plenty for the hot
+/// set, and small enough that the whole server stays under 100 MB with the default render
+/// cache (issue 5's load target).
+const BUDGET_BYTES: u64 = 8 * 1024 * 1024;
 const ENTRY_WEIGHT: u32 = 600;
 
 type Answer = Option<Arc<PhotoRef>>;

@@ -3,8 +3,13 @@
 //! Image work runs on tokio's blocking pool, never on the async executor, and at most
 //! `image_workers` jobs run at once (a semaphore), so a burst of misses queues instead of
 //! starving everything else of CPU and memory.
+//!
+//! Hits, misses and the time spent rendering are counted in [`RenderMetrics`] for `/metrics`.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use image::DynamicImage;
 use sqlx::SqlitePool;
@@ -15,12 +20,14 @@ use crate::defaults::Style;
 use crate::error::AppError;
 use crate::identity::Digest;
 use crate::imaging::{Original, PhotoFormat, decode_original, encode_picture, render};
+use crate::metrics::RenderMetrics;
 use crate::store::photos::{self, PhotoRef};
 
 pub struct Renderer {
     pool: SqlitePool,
     cache: RenderCache,
     permits: Arc<Semaphore>,
+    metrics: RenderMetrics,
 }
 
 impl Renderer {
@@ -29,7 +36,18 @@ impl Renderer {
             pool,
             cache: RenderCache::new(cache_bytes),
             permits: Arc::new(Semaphore::new(workers.max(1))),
+            metrics: RenderMetrics::default(),
         }
+    }
+
+    pub fn metrics(&self) -> &RenderMetrics {
+        &self.metrics
+    }
+
+    /// Bytes held by the cache of encoded renditions, once moka's pending bookkeeping ran.
+    pub async fn cache_bytes(&self) -> u64 {
+        self.cache.renditions.run_pending_tasks().await;
+        self.cache.renditions.weighted_size()
     }
 
     /// `photo` at `size`×`size` in `format`.
@@ -46,21 +64,18 @@ impl Renderer {
             format,
         };
         let (id, version) = (photo.id, photo.version);
-        self.cache
-            .renditions
-            .try_get_with(key, async move {
-                let original = self.original(id, version).await?;
-                self.blocking(move || {
-                    original
-                        .render(size, format)
-                        .map(|bytes| Rendition::new(bytes, format))
-                        .map_err(|e| AppError::Internal(format!("encoding a rendition: {e}")))
-                })
-                .await
-                .map(Arc::new)
+        self.cached(key, async move {
+            let original = self.original(id, version).await?;
+            self.timed_render(move || {
+                original
+                    .render(size, format)
+                    .map(|bytes| Rendition::new(bytes, format))
+                    .map_err(|e| AppError::Internal(format!("encoding a rendition: {e}")))
             })
             .await
-            .map_err(unshare)
+            .map(Arc::new)
+        })
+        .await
     }
 
     /// A generated default. `blank` is always a PNG: its point is transparency.
@@ -82,20 +97,60 @@ impl Renderer {
             size,
             format,
         };
-        self.cache
-            .renditions
-            .try_get_with(key, async move {
-                self.blocking(move || {
-                    let picture = DynamicImage::ImageRgba8(style.render(&digest, size));
-                    encode_picture(&picture, format, render::RENDER_JPEG_QUALITY)
-                        .map(|bytes| Rendition::new(bytes, format))
-                        .map_err(|e| AppError::Internal(format!("encoding a default: {e}")))
-                })
-                .await
-                .map(Arc::new)
+        self.cached(key, async move {
+            self.timed_render(move || {
+                let picture = DynamicImage::ImageRgba8(style.render(&digest, size));
+                encode_picture(&picture, format, render::RENDER_JPEG_QUALITY)
+                    .map(|bytes| Rendition::new(bytes, format))
+                    .map_err(|e| AppError::Internal(format!("encoding a default: {e}")))
             })
             .await
-            .map_err(unshare)
+            .map(Arc::new)
+        })
+        .await
+    }
+
+    /// The cached rendition for `key`, or `render`'s. A miss is a call that ran `render`;
+    /// a hit is a success that did not (a waiter coalesced onto another's render counts as
+    /// a hit: it did no work).
+    async fn cached(
+        &self,
+        key: RenditionKey,
+        render: impl Future<Output = Result<Arc<Rendition>, AppError>>,
+    ) -> Result<Arc<Rendition>, AppError> {
+        let rendered = AtomicBool::new(false);
+        let result = self
+            .cache
+            .renditions
+            .try_get_with(key, async {
+                rendered.store(true, Ordering::Relaxed);
+                render.await
+            })
+            .await
+            .map_err(unshare);
+        if rendered.load(Ordering::Relaxed) {
+            self.metrics.misses.inc();
+        } else if result.is_ok() {
+            self.metrics.hits.inc();
+        }
+        result
+    }
+
+    /// [`Self::blocking`], timing the work itself (not the wait for a worker) into
+    /// `cameo_render_duration_seconds`.
+    async fn timed_render<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (result, took) = self
+            .blocking(move || {
+                let started = Instant::now();
+                let result = work();
+                Ok((result, started.elapsed()))
+            })
+            .await?;
+        self.metrics.duration.observe(took);
+        result
     }
 
     /// The decoded original, from memory or from the database.

@@ -217,9 +217,7 @@ pub async fn login(
             status,
         )
     };
-    let client = request
-        .peer_addr()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    let client = crate::client::client_ip_of(&request, &state.config);
     if let Err(minutes) = state.login_limiter.check(client, &email) {
         return refuse(
             format!("Too many failed attempts. Wait {minutes} minutes, or reset your password."),

@@ -4,18 +4,23 @@
 //! - [`pages`]: layout, rendering with security headers, bounded form bodies.
 //! - [`account`], [`claims`], [`photos`], [`profile`]: the handlers, one file per area.
 //! - [`openid`]: `rel="me"` discovery; [`assets`]: CSS and JS compiled in.
+//! - [`tokens`]: the account's API tokens (`/account/tokens`).
 
 pub mod account;
+pub mod api_docs;
 pub mod assets;
 pub mod auth;
 pub mod check;
 pub mod claims;
+pub mod gallery;
 pub mod home;
 pub mod openid;
 pub mod pages;
 pub mod photos;
 pub mod profile;
+pub mod public_profile;
 pub mod session;
+pub mod tokens;
 
 use actix_web::web;
 
@@ -36,6 +41,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/confirm/{token}", web::post().to(claims::confirm))
         .route("/openid/proof/{proof}", web::get().to(claims::proof_page))
         .route("/account", web::get().to(profile::profile))
+        .route("/account/profile", web::get().to(public_profile::edit_form))
+        .route("/account/profile", web::post().to(public_profile::save))
+        .route("/account/tokens", web::get().to(tokens::tokens_page))
+        .route("/account/tokens", web::post().to(tokens::create))
+        .route(
+            "/account/tokens/{id}/revoke",
+            web::post().to(tokens::revoke),
+        )
+        .route(
+            "/profile/{hash}",
+            web::get().to(public_profile::public_page),
+        )
         .route("/account/password", web::get().to(account::password_form))
         .route(
             "/account/password",

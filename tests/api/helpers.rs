@@ -30,6 +30,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.image_workers = 2;
     // No internet here: tests that exercise the fallback point it at a local fake.
     config.gravatar_mode = cameo::config::GravatarMode::Off;
+    config.libravatar_fallback = String::new();
     adjust(&mut config);
     let app = Application::build(config.clone())
         .await

@@ -2,15 +2,24 @@
 //! data directory and SQLite file, and talks HTTP to it (or runs the real `cameo` binary).
 
 mod accounts;
+mod api_tokens;
 mod avatar_defaults;
 mod avatar_photos;
+mod backup;
 mod bad_input;
 mod browser;
 mod chromium;
 mod cli;
+mod crash;
 mod dns_server;
+mod export;
 mod federation;
 mod gravatar;
 mod helpers;
+mod lookup_api;
+mod observability;
+mod profiles;
+mod proxy;
+mod security_headers;
 mod smtp;
 mod ui_chromium;
