@@ -137,6 +137,55 @@ async fn the_vcard_has_a_formatted_name_and_crlf_lines() {
     let unfolded = card.replace("\r\n ", "");
     assert!(unfolded.contains("NOTE:Analyst\\; poet\\, of sorts.\\nFirst programmer.\r\n"));
     assert!(card.lines().all(|line| line.len() <= 75));
+
+    // Parsed as a vCard reader would: unfolded content lines, NAME[;PARAMS]:VALUE.
+    let properties: Vec<(String, String)> = unfolded
+        .split("\r\n")
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (name, value) = line.split_once(':').expect("NAME:VALUE");
+            let name = name.split(';').next().unwrap().to_ascii_uppercase();
+            (name, value.to_string())
+        })
+        .collect();
+    let values = |wanted: &str| -> Vec<&str> {
+        properties
+            .iter()
+            .filter(|(name, _)| name == wanted)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    };
+    let profile_url = profile_url_of(&app, "ada@example.org").await;
+    assert_eq!(values("FN"), ["Ada\\, Countess\\; Lovelace"]);
+    assert_eq!(
+        values("URL"),
+        [profile_url.as_str(), "https://ada.example/notes"]
+    );
+    assert_eq!(values("NICKNAME"), ["ada-countess-lovelace"]);
+    // No photo uploaded: a generated default is not a picture of anyone.
+    assert!(values("PHOTO").is_empty(), "{card}");
+}
+
+/// The profile URL the legacy JSON gives for `email`.
+async fn profile_url_of(app: &TestApp, email: &str) -> String {
+    let body = json(app.get(&format!("/{}.json", md5_of(email))).await).await;
+    body["entry"][0]["profileUrl"]
+        .as_str()
+        .expect("profileUrl")
+        .to_string()
+}
+
+/// The text of the QR code in `image`, read back with rqrr.
+fn read_qr_code(image: &image::RgbaImage) -> String {
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        image.width() as usize,
+        image.height() as usize,
+        |x, y| image.get_pixel(x as u32, y as u32)[0],
+    );
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    let (_, content) = grids[0].decode().expect("a readable QR code");
+    content
 }
 
 #[tokio::test]
@@ -144,6 +193,11 @@ async fn the_qr_code_is_a_black_and_white_png_of_the_requested_size() {
     let (app, smtp) = app_with_mail().await;
     public_account(&app, &smtp, "ada@example.org", "Ada").await;
     let hash = md5_of("ada@example.org");
+    let profile_url = profile_url_of(&app, "ada@example.org").await;
+    assert!(
+        profile_url.ends_with(&format!("/profile/{hash}")),
+        "{profile_url}"
+    );
     for (query, side) in [("", 200), ("?s=300", 300), ("?s=5", 64), ("?s=99999", 1024)] {
         let response = app.get(&format!("/{hash}.qr{query}")).await;
         assert_eq!(response.status(), 200, "{query}");
@@ -159,6 +213,11 @@ async fn the_qr_code_is_a_black_and_white_png_of_the_requested_size() {
         assert!(
             near(image.get_pixel(0, 0), [255, 255, 255], 0),
             "quiet zone"
+        );
+        assert_eq!(
+            read_qr_code(&image),
+            profile_url,
+            "{query}: the QR code reads back"
         );
     }
 }
