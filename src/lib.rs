@@ -9,7 +9,8 @@
 //! - [`defaults`]: generated images for misses (every `d=` style, drawn in code).
 //! - [`store`]: SQLite via sqlx, the only place SQL lives; [`store::changes`] notices writes
 //!   from other processes.
-//! - [`operator`]: what the CLI's `add`, `remove`, `list` and `import` do.
+//! - [`operator`]: what the CLI's commands do: `add`, `remove`, `list`, `import`, `token`,
+//!   `backup`/`restore` and `export`/`import-export`.
 //! - [`outbound`]: bounded, SSRF-safe outbound HTTP (Gravatar proxy, federation probes).
 //! - [`web`]: the HTML pages: accounts, addresses, photo upload, tools.
 //! - [`mail`]: confirmation and reset mails over SMTP, or to the log.

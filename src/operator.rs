@@ -1,5 +1,6 @@
-//! What the operator CLI does: `add`, `remove`, `list`, `import`; and, in [`tokens`],
-//! `token create|list|revoke`.
+//! What the operator CLI does: `add`, `remove`, `list`, `import`; in [`tokens`],
+//! `token create|list|revoke`; in [`backup`], `backup` and `restore`; in [`export`] (with
+//! [`ivatar_xml`] for libravatar.org's files), `export` and `import-export`.
 //!
 //! These work on the database directly, so they are safe to run against a live server:
 //! SQLite serialises the writes and the server notices them at once (`store::changes`).

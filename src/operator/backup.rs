@@ -15,16 +15,16 @@
 //! the main file, so the old database is set aside whole as `cameo.db.before-restore-TIME`.
 //! Between that check and the swap a server could still start; stop it for the restore.
 //!
-//! The SQL here is about the database file as a whole, not about any one table's rows, which
-//! is why it lives beside the commands rather than in `store/`.
+//! The SQL (`VACUUM INTO`, the checks, the counts) is in [`crate::store::backup`]; this module
+//! decides what the answers mean and moves the files.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{Connection, SqlitePool};
+use sqlx::SqlitePool;
+
+use crate::store::backup::{DatabaseFile, RowCounts, count_rows, known_migrations, vacuum_into};
 
 /// The tables a database must have to be taken for Cameo's.
 const REQUIRED_TABLES: [&str; 5] = [
@@ -80,6 +80,18 @@ pub struct DatabaseSummary {
     pub photos: i64,
     pub addresses: i64,
     pub accounts: i64,
+}
+
+impl DatabaseSummary {
+    /// The counts, with the file's size still to be filled in.
+    fn counted(counts: RowCounts) -> DatabaseSummary {
+        DatabaseSummary {
+            bytes: 0,
+            photos: counts.photos,
+            addresses: counts.addresses,
+            accounts: counts.accounts,
+        }
+    }
 }
 
 impl fmt::Display for DatabaseSummary {
@@ -144,16 +156,13 @@ pub async fn backup(
         &format!("partial-{}", std::process::id()),
     )));
     let _ = std::fs::remove_file(staging.path());
-    // An absolute path never starts with "file:", so SQLite cannot read it as a URI; bound as
-    // a parameter, it needs no quoting.
+    // Absolute, so SQLite cannot take it for a `file:` URI.
     let staging_text = staging
         .path()
         .to_str()
         .ok_or_else(|| file_error(&target, "the path is not valid UTF-8"))?
         .to_string();
-    sqlx::query("VACUUM INTO ?")
-        .bind(staging_text)
-        .execute(pool)
+    vacuum_into(pool, &staging_text)
         .await
         .map_err(|e| file_error(&target, e))?;
     let mut summary = check_database(staging.path(), &target).await?;
@@ -207,7 +216,7 @@ pub async fn restore(database: &Path, source: &Path) -> Result<RestoreReport, Ba
     staging.keep();
 
     let pool = crate::store::open(database).await?;
-    let mut summary = count_rows(&pool).await?;
+    let mut summary = DatabaseSummary::counted(count_rows(&pool).await?);
     crate::store::checkpoint(&pool).await?;
     pool.close().await;
     summary.bytes = std::fs::metadata(database).map_or(0, |m| m.len());
@@ -219,30 +228,20 @@ pub async fn restore(database: &Path, source: &Path) -> Result<RestoreReport, Ba
 /// the name used in messages.
 async fn check_database(path: &Path, shown: &Path) -> Result<DatabaseSummary, BackupError> {
     let shown_text = shown.display().to_string();
-    let options = SqliteConnectOptions::from_str("sqlite://")?
-        .filename(path)
-        .create_if_missing(false)
-        .busy_timeout(Duration::from_secs(5));
-    let mut conn = SqliteConnection::connect_with(&options)
+    let mut file = DatabaseFile::open(path, Duration::from_secs(5))
         .await
         .map_err(|e| classify(e, &shown_text))?;
-    let result = check_connection(&mut conn, &shown_text).await;
-    conn.close().await.ok();
+    let result = check_file(&mut file, &shown_text).await;
+    file.close().await;
     let mut summary = result?;
     summary.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
     Ok(summary)
 }
 
-async fn check_connection(
-    conn: &mut SqliteConnection,
-    shown: &str,
-) -> Result<DatabaseSummary, BackupError> {
-    sqlx::query("PRAGMA journal_mode = DELETE")
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| classify(e, shown))?;
-    let report: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_all(&mut *conn)
+async fn check_file(file: &mut DatabaseFile, shown: &str) -> Result<DatabaseSummary, BackupError> {
+    file.leave_wal().await.map_err(|e| classify(e, shown))?;
+    let report = file
+        .integrity_check()
         .await
         .map_err(|e| classify(e, shown))?;
     if report != ["ok"] {
@@ -251,10 +250,7 @@ async fn check_connection(
             report: report.join("; "),
         });
     }
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-            .fetch_all(&mut *conn)
-            .await?;
+    let tables = file.table_names().await?;
     if let Some(missing) = REQUIRED_TABLES
         .iter()
         .find(|table| !tables.iter().any(|t| t == *table))
@@ -264,54 +260,32 @@ async fn check_connection(
             missing: (*missing).to_string(),
         });
     }
-    let applied: Vec<(i64, Vec<u8>, bool)> =
-        sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(&mut *conn)
-            .await?;
-    let migrator = sqlx::migrate!("./migrations");
-    let known: Vec<(i64, &[u8])> = migrator
+    let applied: Vec<(i64, Vec<u8>, bool)> = file
+        .applied_migrations()
+        .await?
+        .into_iter()
+        .map(|m| (m.version, m.checksum, m.success))
+        .collect();
+    let known_owned = known_migrations();
+    let known: Vec<(i64, &[u8])> = known_owned
         .iter()
-        .map(|m| (m.version, m.checksum.as_ref()))
+        .map(|(version, checksum)| (*version, checksum.as_slice()))
         .collect();
     check_migrations(&applied, &known).map_err(|problem| problem.into_error(shown))?;
-    count_rows(&mut *conn).await
-}
-
-async fn count_rows<'e, E>(executor: E) -> Result<DatabaseSummary, BackupError>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    let (photos, addresses, accounts): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM photos), (SELECT COUNT(*) FROM addresses),
-                (SELECT COUNT(*) FROM users)",
-    )
-    .fetch_one(executor)
-    .await?;
-    Ok(DatabaseSummary {
-        bytes: 0,
-        photos,
-        addresses,
-        accounts,
-    })
+    Ok(DatabaseSummary::counted(file.count_rows().await?))
 }
 
 /// Takes the live database out of WAL mode, which succeeds only when no other process has it
 /// open, and leaves everything in the main file.
 async fn take_out_of_service(database: &Path) -> Result<(), BackupError> {
     let shown = database.display().to_string();
-    let options = SqliteConnectOptions::from_str("sqlite://")?
-        .filename(database)
-        .create_if_missing(false)
-        .busy_timeout(Duration::from_millis(500));
-    let mut conn = SqliteConnection::connect_with(&options)
+    let mut file = DatabaseFile::open(database, Duration::from_millis(500))
         .await
         .map_err(|e| classify(e, &shown))?;
-    let result = sqlx::query("PRAGMA journal_mode = DELETE")
-        .execute(&mut conn)
-        .await;
-    conn.close().await.ok();
+    let result = file.leave_wal().await;
+    file.close().await;
     match result {
-        Ok(_) => Ok(()),
+        Ok(()) => Ok(()),
         Err(error) if is_busy(&error) => Err(BackupError::InUse(shown)),
         Err(sqlx::Error::Database(e)) if e.code().is_some_and(|c| c == "11") => {
             Err(BackupError::Damaged {

@@ -12,13 +12,32 @@ fn help_lists_every_command() {
         "remove",
         "list",
         "import",
+        "backup",
+        "restore",
+        "export",
+        "import-export",
+        "token",
+        "check-domain",
         "config",
         "--data-dir",
         "--config",
     ] {
         assert!(help.contains(command), "{command} in help:\n{help}");
     }
-    for command in ["serve", "add", "remove", "list", "import", "config"] {
+    for command in [
+        "serve",
+        "add",
+        "remove",
+        "list",
+        "import",
+        "backup",
+        "restore",
+        "export",
+        "import-export",
+        "token",
+        "check-domain",
+        "config",
+    ] {
         let output = run_cameo(dir.path(), &[command, "--help"], &[]);
         assert!(output.status.success(), "{command} --help");
         assert!(stdout(&output).contains("Usage: cameo"), "{command}");

@@ -1,0 +1,122 @@
+//! The photos of an imported account: decoded from base64, their digest checked (for a
+//! Cameo export), and either found already held here (same content or upload digest) or
+//! passed through the intake ([`crate::imaging::prepare_photo`]), so no unchecked bytes are
+//! ever stored. The intake runs before the account's write transaction starts, off the async
+//! executor; storing happens inside it ([`store_photos`]).
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest as _, Sha256};
+use sqlx::SqlitePool;
+
+use super::ExportError;
+use super::format::Photo;
+use super::import::{Origin, Written};
+use crate::imaging::{IntakeLimits, PhotoFormat, PreparedPhoto, prepare_photo};
+use crate::store::export::{ImportTransaction, find_photo};
+use crate::store::now;
+
+/// A photo ready to be linked: already held here, or checked by the intake and to be stored.
+pub(super) enum Ready {
+    Held(i64),
+    New(Box<PreparedPhoto>, i64),
+}
+
+/// Decodes each photo and either finds it already held by `lookup` (`Some(holder)`; `None`
+/// for an account that does not exist yet) or passes it through the intake.
+pub(super) async fn ready_photos(
+    pool: &SqlitePool,
+    limits: IntakeLimits,
+    lookup: Option<Option<i64>>,
+    photos: &[Photo],
+    origin: Origin,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<(String, Ready)>, ExportError> {
+    let mut ready = Vec::new();
+    for photo in photos {
+        let name = short(&photo.digest);
+        let Ok(bytes) = BASE64.decode(photo.data.trim()) else {
+            skipped.push(format!("photo {name}: the data is not base64"));
+            continue;
+        };
+        let digest = sha256_hex(&bytes);
+        if origin == Origin::Cameo && !photo.digest.eq_ignore_ascii_case(&digest) {
+            skipped.push(format!(
+                "photo {name}: the data does not match its digest (a damaged export?)"
+            ));
+            continue;
+        }
+        let source_digest = photo
+            .source_digest
+            .clone()
+            .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .unwrap_or_else(|| digest.clone());
+        if let Some(holder) = lookup
+            && let Some(id) = find_photo(pool, holder, &digest, &source_digest).await?
+        {
+            ready.push((photo.digest.clone(), Ready::Held(id)));
+            continue;
+        }
+        let prepared = tokio::task::spawn_blocking(move || prepare_photo(&bytes, limits))
+            .await
+            .map_err(|e| ExportError::Internal(format!("image worker failed: {e}")))?;
+        match prepared {
+            Ok(mut prepared) => {
+                prepared.source_digest = source_digest;
+                // A WebP or still-GIF upload is stored as PNG bytes but served as uploaded:
+                // the exported format says which, the bytes cannot.
+                if let Some(format) = PhotoFormat::from_name(&photo.format) {
+                    prepared.format = format;
+                }
+                let created_at = photo.created_at.unwrap_or_else(now);
+                ready.push((
+                    photo.digest.clone(),
+                    Ready::New(Box::new(prepared), created_at),
+                ));
+            }
+            Err(error) => skipped.push(format!("photo {name}: {error}")),
+        }
+    }
+    Ok(ready)
+}
+
+/// Stores the new photos (unless one arrived meanwhile); returns each photo reference's id.
+pub(super) async fn store_photos(
+    tx: &mut ImportTransaction,
+    holder: Option<i64>,
+    ready: Vec<(String, Ready)>,
+    now: i64,
+    written: &mut Written,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let mut ids = HashMap::new();
+    for (reference, photo) in ready {
+        let id = match photo {
+            Ready::Held(id) => id,
+            Ready::New(photo, created_at) => {
+                let held = tx
+                    .find_photo(holder, &photo.content_digest, &photo.source_digest)
+                    .await?;
+                match held {
+                    Some(id) => id,
+                    None => {
+                        written.photos += 1;
+                        tx.insert_photo(holder, &photo, created_at, now).await?
+                    }
+                }
+            }
+        };
+        ids.insert(reference, id);
+    }
+    Ok(ids)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A digest shortened for messages.
+pub(super) fn short(reference: &str) -> &str {
+    reference.get(..16).unwrap_or(reference)
+}

@@ -1,0 +1,436 @@
+//! Whole accounts in and out, for `cameo export` and `cameo import-export`
+//! ([`crate::operator::export`]).
+//!
+//! Export reads every account, address, photo and profile inside one read transaction
+//! ([`Snapshot`]), so the document is the database as of one instant even while the server
+//! runs. Import writes one account per write transaction ([`ImportTransaction`]); unlike the
+//! pages of the server, it keeps the exported password hash and times, and stores photos
+//! that already went through the intake. The rules (what conflicts, what is skipped) are the
+//! caller's; these are the statements.
+
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::profiles::{Profile, ProfileLink};
+use crate::identity::Identity;
+use crate::imaging::PreparedPhoto;
+
+/// An account as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+/// A photo as stored, with its bytes.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PhotoRow {
+    pub format: String,
+    pub side: i64,
+    pub content_digest: String,
+    pub source_digest: String,
+    pub created_at: i64,
+    pub data: Vec<u8>,
+}
+
+/// An address as stored, naming its photo by content digest.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AddressRow {
+    pub kind: String,
+    pub address: String,
+    pub confirmed_at: Option<i64>,
+    pub created_at: i64,
+    pub photo_digest: Option<String>,
+}
+
+/// A profile as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileRow {
+    pub public: bool,
+    pub display_name: String,
+    pub about: String,
+    /// `None` when the stored links do not parse (a hand-edited column).
+    pub links: Option<Vec<ProfileLink>>,
+}
+
+/// An address row as it is before an import touches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct HeldAddress {
+    pub id: i64,
+    /// The account holding it; `None`: the operator.
+    pub user_id: Option<i64>,
+    pub photo_id: Option<i64>,
+    pub confirmed_at: Option<i64>,
+}
+
+/// What an existing address becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressUpdate {
+    pub holder: Option<i64>,
+    pub photo_id: Option<i64>,
+    pub confirmed_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// A new address and whose it is.
+#[derive(Clone, Copy, Debug)]
+pub struct NewAddress<'a> {
+    pub identity: &'a Identity,
+    pub holder: Option<i64>,
+    pub photo_id: Option<i64>,
+    pub confirmed_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The database as of one instant, read for an export.
+pub struct Snapshot {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl Snapshot {
+    pub async fn begin(pool: &SqlitePool) -> Result<Snapshot, sqlx::Error> {
+        Ok(Snapshot {
+            tx: pool.begin().await?,
+        })
+    }
+
+    /// Every account, oldest first.
+    pub async fn accounts(&mut self) -> Result<Vec<AccountRow>, sqlx::Error> {
+        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users ORDER BY id")
+            .fetch_all(&mut *self.tx)
+            .await
+    }
+
+    /// The photos of an account (`Some(id)`) or of the operator (`None`), oldest first.
+    pub async fn photos(&mut self, holder: Option<i64>) -> Result<Vec<PhotoRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT format, side, content_digest, source_digest, created_at, data FROM photos
+             WHERE user_id IS ? ORDER BY id",
+        )
+        .bind(holder)
+        .fetch_all(&mut *self.tx)
+        .await
+    }
+
+    /// The addresses of an account (`Some(id)`) or of the operator (`None`), by address.
+    pub async fn addresses(&mut self, holder: Option<i64>) -> Result<Vec<AddressRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT a.kind, a.address, a.confirmed_at, a.created_at,
+                    p.content_digest AS photo_digest
+             FROM addresses a LEFT JOIN photos p ON p.id = a.photo_id
+             WHERE a.user_id IS ? ORDER BY a.address",
+        )
+        .bind(holder)
+        .fetch_all(&mut *self.tx)
+        .await
+    }
+
+    pub async fn profile(&mut self, user_id: i64) -> Result<Option<ProfileRow>, sqlx::Error> {
+        profile(&mut *self.tx, user_id).await
+    }
+
+    /// Ends the read transaction; nothing was written.
+    pub async fn finish(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+/// The id of the account that logs in as `email`.
+pub async fn account_id(pool: &SqlitePool, email: &str) -> Result<Option<i64>, sqlx::Error> {
+    account_id_in(pool, email).await
+}
+
+/// A photo of `holder` (`None`: the operator) with this content or upload digest.
+pub async fn find_photo(
+    pool: &SqlitePool,
+    holder: Option<i64>,
+    content_digest: &str,
+    source_digest: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    find_photo_in(pool, holder, content_digest, source_digest).await
+}
+
+/// One account's (or the operator's) writes, committed together or not at all.
+pub struct ImportTransaction {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl ImportTransaction {
+    /// Takes the write lock up front ([`super::begin_write`]).
+    pub async fn begin(pool: &SqlitePool) -> Result<ImportTransaction, sqlx::Error> {
+        Ok(ImportTransaction {
+            tx: super::begin_write(pool).await?,
+        })
+    }
+
+    pub async fn account_id(&mut self, email: &str) -> Result<Option<i64>, sqlx::Error> {
+        account_id_in(&mut *self.tx, email).await
+    }
+
+    /// Creates an account with the given (already hashed) password and creation time.
+    pub async fn insert_account(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        created_at: i64,
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, created_at, updated_at)
+             VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(email)
+        .bind(password_hash)
+        .bind(created_at)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await
+    }
+
+    pub async fn find_photo(
+        &mut self,
+        holder: Option<i64>,
+        content_digest: &str,
+        source_digest: &str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        find_photo_in(&mut *self.tx, holder, content_digest, source_digest).await
+    }
+
+    /// Stores a photo that went through the intake; returns its id.
+    pub async fn insert_photo(
+        &mut self,
+        holder: Option<i64>,
+        photo: &PreparedPhoto,
+        created_at: i64,
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO photos (format, data, side, content_digest, source_digest,
+                                 user_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(photo.format.name())
+        .bind(&photo.data)
+        .bind(i64::from(photo.side))
+        .bind(&photo.content_digest)
+        .bind(&photo.source_digest)
+        .bind(holder)
+        .bind(created_at)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await
+    }
+
+    /// The row of `address` (normalised), whoever holds it.
+    pub async fn address(&mut self, address: &str) -> Result<Option<HeldAddress>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, user_id, photo_id, confirmed_at FROM addresses WHERE address = ?",
+        )
+        .bind(address)
+        .fetch_optional(&mut *self.tx)
+        .await
+    }
+
+    pub async fn update_address(
+        &mut self,
+        id: i64,
+        update: AddressUpdate,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE addresses SET user_id = ?, photo_id = ?, confirmed_at = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(update.holder)
+        .bind(update.photo_id)
+        .bind(update.confirmed_at)
+        .bind(update.updated_at)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map(|_| ())
+    }
+
+    /// Inserts an address with its digests.
+    pub async fn insert_address(&mut self, address: NewAddress<'_>) -> Result<(), sqlx::Error> {
+        let identity = address.identity;
+        let address_id: i64 = sqlx::query_scalar(
+            "INSERT INTO addresses (kind, address, user_id, photo_id, confirmed_at, created_at,
+                                    updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(identity.kind())
+        .bind(identity.as_str())
+        .bind(address.holder)
+        .bind(address.photo_id)
+        .bind(address.confirmed_at)
+        .bind(address.created_at)
+        .bind(address.updated_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        // The same digests, and the same `exact` rule, as `store::addresses` writes.
+        for (index, digest) in identity.digests().iter().enumerate() {
+            let exact = matches!(identity, Identity::Email(_)) || index == 0;
+            sqlx::query(
+                "INSERT OR IGNORE INTO address_digests (digest, address_id, exact)
+                 VALUES (?, ?, ?)",
+            )
+            .bind(digest.to_hex())
+            .bind(address_id)
+            .bind(exact)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn profile(&mut self, user_id: i64) -> Result<Option<ProfileRow>, sqlx::Error> {
+        profile(&mut *self.tx, user_id).await
+    }
+
+    /// Stores a profile (already validated) for an account that has none.
+    pub async fn insert_profile(
+        &mut self,
+        user_id: i64,
+        profile: &Profile,
+    ) -> Result<(), sqlx::Error> {
+        let links =
+            serde_json::to_string(&profile.links).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "INSERT INTO profiles (user_id, public, display_name, about, links, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user_id)
+        .bind(profile.public)
+        .bind(&profile.display_name)
+        .bind(&profile.about)
+        .bind(links)
+        .bind(super::now())
+        .execute(&mut *self.tx)
+        .await
+        .map(|_| ())
+    }
+
+    /// Removes the operator's photos no address shows ([`super::photos::delete_unreferenced`]).
+    pub async fn delete_unreferenced_photos(&mut self) -> Result<u64, sqlx::Error> {
+        super::photos::delete_unreferenced(&mut *self.tx).await
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+async fn account_id_in<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    email: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(email)
+        .fetch_optional(executor)
+        .await
+}
+
+async fn find_photo_in<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    holder: Option<i64>,
+    content_digest: &str,
+    source_digest: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM photos WHERE user_id IS ? AND (content_digest = ? OR source_digest = ?)
+         ORDER BY id LIMIT 1",
+    )
+    .bind(holder)
+    .bind(content_digest)
+    .bind(source_digest)
+    .fetch_optional(executor)
+    .await
+}
+
+async fn profile<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    user_id: i64,
+) -> Result<Option<ProfileRow>, sqlx::Error> {
+    let row: Option<(bool, String, String, String)> =
+        sqlx::query_as("SELECT public, display_name, about, links FROM profiles WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(executor)
+            .await?;
+    Ok(row.map(|(public, display_name, about, links)| ProfileRow {
+        public,
+        display_name,
+        about,
+        links: serde_json::from_str(&links).ok(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fixture() -> (SqlitePool, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::store::open(&dir.path().join("cameo.db"))
+            .await
+            .unwrap();
+        (pool, dir)
+    }
+
+    #[tokio::test]
+    async fn an_imported_account_keeps_its_times_and_a_snapshot_reads_it_back() {
+        let (pool, _dir) = fixture().await;
+        let identity = Identity::parse("a@example.org").unwrap();
+        let mut tx = ImportTransaction::begin(&pool).await.unwrap();
+        let id = tx
+            .insert_account("a@example.org", "!", 5, 10)
+            .await
+            .unwrap();
+        let address = NewAddress {
+            identity: &identity,
+            holder: Some(id),
+            photo_id: None,
+            confirmed_at: Some(7),
+            created_at: 6,
+            updated_at: 10,
+        };
+        tx.insert_address(address).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(account_id(&pool, "a@example.org").await.unwrap(), Some(id));
+
+        let mut snapshot = Snapshot::begin(&pool).await.unwrap();
+        let accounts = snapshot.accounts().await.unwrap();
+        assert_eq!(accounts.len(), 1);
+        assert_eq!(
+            (accounts[0].created_at, accounts[0].password_hash.as_str()),
+            (5, "!")
+        );
+        let addresses = snapshot.addresses(Some(id)).await.unwrap();
+        assert_eq!(addresses.len(), 1);
+        assert_eq!(
+            (addresses[0].confirmed_at, addresses[0].created_at),
+            (Some(7), 6)
+        );
+        assert!(snapshot.addresses(None).await.unwrap().is_empty());
+        assert_eq!(snapshot.profile(id).await.unwrap(), None);
+        snapshot.finish().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rolled_back_import_leaves_nothing() {
+        let (pool, _dir) = fixture().await;
+        let mut tx = ImportTransaction::begin(&pool).await.unwrap();
+        let id = tx
+            .insert_account("a@example.org", "!", 5, 10)
+            .await
+            .unwrap();
+        assert_eq!(tx.account_id("a@example.org").await.unwrap(), Some(id));
+        tx.rollback().await.unwrap();
+        assert_eq!(account_id(&pool, "a@example.org").await.unwrap(), None);
+    }
+}
