@@ -8,7 +8,9 @@
 
 pub mod addresses;
 pub mod api_tokens;
+pub mod backup;
 pub mod changes;
+pub mod export;
 pub mod photos;
 pub mod profiles;
 pub mod stats;
@@ -40,7 +42,11 @@ pub async fn open(database: &Path) -> Result<SqlitePool, AppError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // 1 MiB of page cache per connection instead of SQLite's 2 MiB: photos are read once
+        // and then live decoded in the render cache, and the OS caches the file anyway. With
+        // 8 connections this keeps 8 MiB out of the resident set under load.
+        .pragma("cache_size", "-1024");
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)
