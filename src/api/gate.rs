@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError, web};
 
@@ -118,6 +119,20 @@ impl RateLimits {
             remaining: limit - window.used,
             reset,
         })
+    }
+}
+
+/// On a 429, `Retry-After`: the seconds until the quota's window ends (at least 1).
+fn add_retry_after(status: StatusCode, headers: &mut HeaderMap, now: u64) {
+    if status != StatusCode::TOO_MANY_REQUESTS {
+        return;
+    }
+    let reset = headers
+        .get("x-ratelimit-reset")
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if let Some(reset) = reset {
+        let wait = reset.saturating_sub(now).max(1);
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
     }
 }
 
@@ -231,6 +246,7 @@ pub async fn api_gate(
             if !response.headers().contains_key("x-ratelimit-limit") {
                 quota.write_headers(response.headers_mut());
             }
+            add_retry_after(response.status(), response.headers_mut(), unix_now());
             Ok(response)
         }
         Err((error, quota)) => {
@@ -238,6 +254,7 @@ pub async fn api_gate(
             if let Some(quota) = quota {
                 quota.write_headers(response.headers_mut());
             }
+            add_retry_after(response.status(), response.headers_mut(), unix_now());
             Ok(request.into_response(response))
         }
     }
@@ -296,5 +313,20 @@ mod tests {
         assert_eq!(headers.get("x-ratelimit-limit").unwrap(), "10");
         assert_eq!(headers.get("x-ratelimit-remaining").unwrap(), "3");
         assert_eq!(headers.get("x-ratelimit-reset").unwrap(), "99");
+    }
+
+    #[test]
+    fn only_a_429_says_when_to_retry() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-reset"),
+            HeaderValue::from(160u64),
+        );
+        add_retry_after(StatusCode::OK, &mut headers, 100);
+        assert!(headers.get(header::RETRY_AFTER).is_none());
+        add_retry_after(StatusCode::TOO_MANY_REQUESTS, &mut headers, 100);
+        assert_eq!(headers.get(header::RETRY_AFTER).unwrap(), "60");
+        add_retry_after(StatusCode::TOO_MANY_REQUESTS, &mut headers, 500);
+        assert_eq!(headers.get(header::RETRY_AFTER).unwrap(), "1", "never 0");
     }
 }

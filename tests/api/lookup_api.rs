@@ -312,6 +312,8 @@ async fn one_address_cannot_be_looked_up_more_than_its_hourly_quota() {
         (429, "rate_limit_exceeded")
     );
     assert_eq!(headers["x-ratelimit-remaining"], "0");
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
     let (status, _, _) = lookup(&world.app, "email=bob@remote.test").await;
     assert_eq!(status, 200, "other addresses are not affected");
 }
@@ -328,6 +330,8 @@ async fn anonymous_callers_are_limited_per_client_and_can_be_refused() {
     assert_eq!(response.status(), 429);
     let reset: u64 = header(&response, "x-ratelimit-reset").parse().unwrap();
     assert!(reset > 1_700_000_000);
+    let retry_after: u64 = header(&response, "retry-after").parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
 
     let closed = spawn_app_with(|c| c.api_anonymous = false).await;
     let response = closed.get("/api/v1/lookup?email=a@b.test").await;
