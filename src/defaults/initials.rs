@@ -365,13 +365,8 @@ fn draw_silhouette(canvas: &mut Canvas) {
 
 #[cfg(test)]
 mod tests {
-    use sha2::{Digest as _, Sha256};
-
+    use super::super::testkit::{fingerprint, sample};
     use super::*;
-
-    fn sample(n: u32) -> Digest {
-        Digest::md5_of(&format!("user{n}@example.org"))
-    }
 
     /// The WCAG formula with `powf`, to check the IEEE-exact one against.
     fn wcag_contrast(colour: Rgb) -> f64 {
@@ -682,7 +677,7 @@ mod tests {
             .iter()
             .map(|(digest, text)| {
                 let image = render(digest, 80, text);
-                format!("{text} {}", hex::encode(Sha256::digest(image.as_raw())))
+                format!("{text} {}", fingerprint(&image))
             })
             .collect();
         assert_eq!(

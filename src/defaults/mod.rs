@@ -17,6 +17,8 @@ mod pagan;
 mod paint;
 mod retro;
 mod robohash;
+#[cfg(test)]
+mod testkit;
 mod wavatar;
 
 use std::fmt;
@@ -203,28 +205,14 @@ pub fn style_names() -> Vec<&'static str> {
 mod tests {
     use sha2::{Digest as _, Sha256};
 
+    use super::testkit::{per_mille_different, sample};
     use super::*;
-
-    fn sample(n: u32) -> Digest {
-        Digest::md5_of(&format!("user{n}@example.org"))
-    }
 
     fn initials(text: &str) -> Style {
         Style::Initials(Letters::from_options(&StyleOptions {
             initials: Some(text),
             ..StyleOptions::default()
         }))
-    }
-
-    /// How far apart two pictures of one size are: the share of pixels (in thousandths) whose
-    /// colour differs by more than 32 in some channel.
-    fn per_mille_different(a: &RgbaImage, b: &RgbaImage) -> usize {
-        let different = a
-            .pixels()
-            .zip(b.pixels())
-            .filter(|(p, q)| (0..4).any(|c| p[c].abs_diff(q[c]) > 32))
-            .count();
-        different * 1000 / a.pixels().len()
     }
 
     fn colour_distance(a: &image::Rgba<u8>, b: &image::Rgba<u8>) -> f64 {

@@ -799,13 +799,8 @@ fn colour(hue: u32, saturation: u32, lightness: u32) -> Rgb {
 
 #[cfg(test)]
 mod tests {
-    use sha2::{Digest as _, Sha256};
-
+    use super::super::testkit::{fingerprint, sample};
     use super::*;
-
-    fn sample(n: u32) -> Digest {
-        Digest::md5_of(&format!("user{n}@example.org"))
-    }
 
     #[test]
     fn layers_are_sixteen_by_sixteen_and_use_known_letters() {
@@ -911,7 +906,7 @@ mod tests {
         let mut wrong = Vec::new();
         for (email, expected) in golden {
             let image = render(&Digest::md5_of(email), 80);
-            let actual = hex::encode(Sha256::digest(image.as_raw()));
+            let actual = fingerprint(&image);
             if actual != expected {
                 wrong.push(format!("{email}: {actual}"));
             }

@@ -1876,30 +1876,10 @@ impl Art {
 
 #[cfg(test)]
 mod tests {
-    use sha2::{Digest as _, Sha256};
-
+    use super::super::testkit::{fingerprint, per_mille_different, sample};
     use super::*;
 
     const SETS: [RobohashSet; 3] = [RobohashSet::Set1, RobohashSet::Set2, RobohashSet::Set3];
-
-    fn sample(n: u32) -> Digest {
-        Digest::md5_of(&format!("user{n}@example.org"))
-    }
-
-    /// The share of pixels (in thousandths) whose colour differs by more than 40 in some
-    /// channel.
-    fn per_mille_different(a: &RgbaImage, b: &RgbaImage) -> usize {
-        let different = a
-            .pixels()
-            .zip(b.pixels())
-            .filter(|(p, q)| (0..3).any(|c| p[c].abs_diff(q[c]) > 40))
-            .count();
-        different * 1000 / a.pixels().len()
-    }
-
-    fn fingerprint(image: &RgbaImage) -> String {
-        hex::encode(Sha256::digest(image.as_raw()))
-    }
 
     #[test]
     fn set_names() {

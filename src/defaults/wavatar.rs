@@ -747,24 +747,8 @@ fn glint(art: &mut Art, centre: Point, radius: f32) {
 mod tests {
     use std::time::Instant;
 
-    use sha2::{Digest as _, Sha256};
-
+    use super::super::testkit::{fingerprint, per_mille_different, sample};
     use super::*;
-
-    fn sample(n: u32) -> Digest {
-        Digest::md5_of(&format!("user{n}@example.org"))
-    }
-
-    /// The share of pixels, in thousandths, where some channel differs by more than 32 (the
-    /// measure the style gallery test in `defaults` uses).
-    fn per_mille_different(a: &RgbaImage, b: &RgbaImage) -> usize {
-        let different = a
-            .pixels()
-            .zip(b.pixels())
-            .filter(|(p, q)| (0..3).any(|c| p[c].abs_diff(q[c]) > 32))
-            .count();
-        different * 1000 / a.pixels().len()
-    }
 
     #[test]
     fn is_exactly_sized_and_opaque_at_any_size() {
@@ -823,7 +807,7 @@ mod tests {
     fn golden_pixels() {
         let actual: Vec<String> = ["alice@example.org", "bob@example.org", "carol@example.org"]
             .iter()
-            .map(|who| hex::encode(Sha256::digest(render(&Digest::md5_of(who), 80).as_raw())))
+            .map(|who| fingerprint(&render(&Digest::md5_of(who), 80)))
             .collect();
         assert_eq!(
             actual, GOLDEN,
