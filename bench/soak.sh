@@ -123,6 +123,7 @@ say "running $DURATION at $CONNECTIONS connections"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$TMP/mix.lua" "$BASE" >"$TMP/wrk.txt"
 kill "$SAMPLER_PID" 2>/dev/null || true
 SAMPLER_PID=""
+CACHE_BYTES=$(curl -fsS "$BASE/metrics" | awk '$1 == "cameo_render_cache_bytes" { printf "%d", $2 }')
 
 RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
 TOTAL=$(awk '/requests in/ { print $1 }' "$TMP/wrk.txt")
@@ -142,6 +143,7 @@ printf '%-28s %s / %s / %s\n' "latency p50 / p99 / max ms" "$P50" "$P99" "$MAX"
 printf '%-28s %s\n' "errors (non-2xx/3xx, socket)" "$ERRORS"
 printf '%-28s %s MB (end %s MB, VmHWM %s MB)\n' "RSS peak (1 s samples)" \
     "$((RSS_PEAK / 1024))" "$((RSS_END / 1024))" "$((HWM / 1024))"
+printf '%-28s %s MB\n' "render cache held at the end" "$(( ${CACHE_BYTES:-0} / 1048576 ))"
 
 status=0
 if [ "$ERRORS" -ne 0 ]; then echo "FAIL: $ERRORS errors"; status=1; fi
