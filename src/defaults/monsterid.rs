@@ -1036,20 +1036,12 @@ pub(super) fn tapered(spine: &[Point], from: f32, to: f32) -> Vec<Shape> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
-    use super::super::testkit::{fingerprint, per_mille_different, sample};
+    use super::super::testkit::{self, sample};
     use super::*;
 
     #[test]
     fn is_exactly_sized_and_opaque_at_any_size() {
-        for n in 0..4 {
-            for size in [1, 2, 3, 7, 16, 80, 127, 512] {
-                let image = render(&sample(n), size);
-                assert_eq!(image.dimensions(), (size, size));
-                assert!(image.pixels().all(|p| p[3] == 255), "{n} at {size}");
-            }
-        }
+        testkit::assert_sized_and_opaque("monsterid", 0..4, render);
     }
 
     #[test]
@@ -1074,36 +1066,17 @@ mod tests {
 
     #[test]
     fn is_deterministic_and_takes_sha256() {
-        let long = Digest::sha256_of("alice@example.org");
-        assert_eq!(render(&long, 80), render(&long, 80));
-        assert_eq!(render(&sample(3), 64), render(&sample(3), 64));
-        assert_ne!(render(&long, 64), render(&sample(3), 64));
+        testkit::assert_deterministic_for_md5_and_sha256(render);
     }
 
     #[test]
     fn twenty_hashes_give_twenty_clearly_different_monsters() {
-        let pictures: Vec<RgbaImage> = (0..20).map(|n| render(&sample(n), 64)).collect();
-        let mut closest = usize::MAX;
-        for (i, a) in pictures.iter().enumerate() {
-            for (j, b) in pictures.iter().enumerate().skip(i + 1) {
-                let apart = per_mille_different(a, b);
-                closest = closest.min(apart);
-                assert!(apart >= 100, "hashes {i} and {j} only {apart}‰ apart");
-            }
-        }
-        eprintln!("closest pair: {closest}‰");
+        testkit::assert_pairwise_apart("monsterid", |digest| render(digest, 64), 100);
     }
 
     #[test]
     fn golden_pixels() {
-        let actual: Vec<String> = ["alice@example.org", "bob@example.org", "carol@example.org"]
-            .iter()
-            .map(|who| fingerprint(&render(&Digest::md5_of(who), 80)))
-            .collect();
-        assert_eq!(
-            actual, GOLDEN,
-            "the drawing changed; if on purpose, update GOLDEN"
-        );
+        testkit::assert_golden(|digest| render(digest, 80), &GOLDEN);
     }
 
     /// SHA-256 of the raw RGBA bytes at 80 px for alice, bob and carol.
@@ -1113,57 +1086,18 @@ mod tests {
         "d2ad9da1cdc09b414aac71b8499fb672b7cf871c6dfed1a8fd414cfd3b3c3222",
     ];
 
-    /// Writes `/tmp/cameo-preview/monsterid-N-SIZE.png` for 8 hashes (`PREVIEW_COUNT=n` for
-    /// more) at 16, 80 and 512 px, and `monsterid-sheet.png`: per 8 hashes, the 80 px
-    /// pictures in a row, the 16 px ones at their size beneath, and the 16 px ones again
-    /// enlarged 5× (nearest neighbour, only to judge legibility).
+    /// Writes preview PNGs and contact sheets to `/tmp/cameo-preview` (see
+    /// [`testkit::write_previews`]).
     #[test]
     #[ignore]
     fn write_previews() {
-        let dir = std::path::Path::new("/tmp/cameo-preview");
-        std::fs::create_dir_all(dir).unwrap();
-        let count: u32 = std::env::var("PREVIEW_COUNT")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(8);
-        let blocks = count.div_ceil(8);
-        let mut sheet = RgbaImage::from_pixel(8 * 88 + 8, blocks * 208, image::Rgba([255; 4]));
-        for n in 0..count {
-            let (left, top) = (8 + n % 8 * 88, n / 8 * 208);
-            for size in [16, 80, 512] {
-                let image = render(&sample(n), size);
-                image
-                    .save(dir.join(format!("monsterid-{n}-{size}.png")))
-                    .unwrap();
-                for (x, y, pixel) in image.enumerate_pixels() {
-                    match size {
-                        80 => sheet.put_pixel(left + x, top + 8 + y, *pixel),
-                        16 => {
-                            sheet.put_pixel(left + x, top + 96 + y, *pixel);
-                            for (dx, dy) in (0..25).map(|i| (i % 5, i / 5)) {
-                                let (sx, sy) = (left + x * 5 + dx, top + 120 + y * 5 + dy);
-                                sheet.put_pixel(sx, sy, *pixel);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        sheet.save(dir.join("monsterid-sheet.png")).unwrap();
+        testkit::write_previews("monsterid", render);
     }
 
     /// Prints the mean render time at 80 and 512 px (run with --release).
     #[test]
     #[ignore]
     fn timing() {
-        for size in [80, 512] {
-            let start = Instant::now();
-            let rounds = 200;
-            for n in 0..rounds {
-                std::hint::black_box(render(&sample(n), size));
-            }
-            eprintln!("monsterid {size} px: {:?} each", start.elapsed() / rounds);
-        }
+        testkit::print_timing("monsterid", &[(80, 200), (512, 200)], render);
     }
 }

@@ -799,7 +799,7 @@ fn colour(hue: u32, saturation: u32, lightness: u32) -> Rgb {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{fingerprint, sample};
+    use super::super::testkit::{self, sample};
     use super::*;
 
     #[test]
@@ -837,11 +837,7 @@ mod tests {
 
     #[test]
     fn is_exactly_sized_and_opaque() {
-        for size in [1, 2, 3, 7, 16, 80, 127, 512] {
-            let image = render(&sample(0), size);
-            assert_eq!(image.dimensions(), (size, size));
-            assert!(image.pixels().all(|p| p[3] == 255), "{size}");
-        }
+        testkit::assert_sized_and_opaque("pagan", 0..1, render);
     }
 
     #[test]
@@ -872,97 +868,35 @@ mod tests {
 
     #[test]
     fn twenty_digests_look_clearly_different() {
-        let pictures: Vec<RgbaImage> = (0..20).map(|n| render(&sample(n), 64)).collect();
-        for (i, a) in pictures.iter().enumerate() {
-            for (j, b) in pictures.iter().enumerate().skip(i + 1) {
-                let different = a
-                    .pixels()
-                    .zip(b.pixels())
-                    .filter(|(p, q)| (0..3).any(|c| p[c].abs_diff(q[c]) > 40))
-                    .count();
-                let apart = different * 1000 / a.pixels().len();
-                assert!(apart > 50, "digests {i} and {j} only {apart}‰ apart");
-            }
-        }
+        // Colour only, 40 of tolerance; more than 50‰ apart.
+        let apart = |a: &RgbaImage, b: &RgbaImage| testkit::per_mille_beyond(a, b, 3, 40);
+        testkit::assert_pairwise_apart_by("pagan", |digest| render(digest, 64), apart, 51);
     }
 
     #[test]
     fn golden_pictures_are_unchanged() {
-        // SHA-256 of the raw RGBA at 80 px; a change here means the drawing changed.
-        let golden = [
-            (
-                "alice@example.org",
-                "267339db591c2db52d723eaaaa0a0262c2c5df5e8763389457107dd55357d045",
-            ),
-            (
-                "bob@example.org",
-                "fe63ffc2b70b1ae9966c8801104f7868a7f2fe282b7e873f668249449122ebf4",
-            ),
-            (
-                "carol@example.org",
-                "b591a221c17930a18764b8429ded7e9e76cde7ad423b739767027f199cb32b9c",
-            ),
-        ];
-        let mut wrong = Vec::new();
-        for (email, expected) in golden {
-            let image = render(&Digest::md5_of(email), 80);
-            let actual = fingerprint(&image);
-            if actual != expected {
-                wrong.push(format!("{email}: {actual}"));
-            }
-        }
-        assert!(wrong.is_empty(), "changed pictures:\n{}", wrong.join("\n"));
+        testkit::assert_golden(|digest| render(digest, 80), &GOLDEN);
     }
 
-    /// Prints how long a picture takes: `cargo test --release --lib defaults::pagan --
-    /// --ignored --nocapture`.
+    /// SHA-256 of the raw RGBA bytes at 80 px for alice, bob and carol.
+    const GOLDEN: [&str; 3] = [
+        "267339db591c2db52d723eaaaa0a0262c2c5df5e8763389457107dd55357d045",
+        "fe63ffc2b70b1ae9966c8801104f7868a7f2fe282b7e873f668249449122ebf4",
+        "b591a221c17930a18764b8429ded7e9e76cde7ad423b739767027f199cb32b9c",
+    ];
+
+    /// Prints how long a picture takes (run with `--release --ignored --nocapture`).
     #[test]
     #[ignore]
     fn timing() {
-        for (size, rounds) in [(80, 2000u32), (512, 100)] {
-            let start = std::time::Instant::now();
-            for n in 0..rounds {
-                std::hint::black_box(render(&sample(n), size));
-            }
-            println!(
-                "pagan at {size} px: {:?} a picture",
-                start.elapsed() / rounds
-            );
-        }
+        testkit::print_timing("pagan", &[(80, 2000), (512, 100)], render);
     }
 
-    /// Writes PNGs of eight digests at 16, 80 and 512 px to /tmp/cameo-preview, with contact
-    /// sheets: `pagan-sheet.png` (80 px, and the first eight at 16 px enlarged in the second row)
-    /// and
-    /// `pagan-sheet-large.png` (256 px).
+    /// Writes preview PNGs and contact sheets to `/tmp/cameo-preview` (see
+    /// [`testkit::write_previews`]).
     #[test]
     #[ignore]
     fn write_previews() {
-        let dir = std::path::Path::new("/tmp/cameo-preview");
-        std::fs::create_dir_all(dir).unwrap();
-        let white = Rgba([255, 255, 255, 255]);
-        let mut sheet = RgbaImage::from_pixel(8 * 84 + 4, 5 * 84 + 4, white);
-        let mut large = RgbaImage::from_pixel(4 * 260 + 4, 2 * 260 + 4, white);
-        for n in 0..8 {
-            for size in [16, 80, 512] {
-                let image = render(&sample(n), size);
-                image
-                    .save(dir.join(format!("pagan-{n}-{size}.png")))
-                    .unwrap();
-            }
-            let x = i64::from(4 + n * 84);
-            image::imageops::overlay(&mut sheet, &render(&sample(n), 80), x, 4);
-            let small = render(&sample(n), 16);
-            let big = image::imageops::resize(&small, 80, 80, image::imageops::FilterType::Nearest);
-            image::imageops::overlay(&mut sheet, &big, x, 88);
-            let (x, y) = (4 + (n % 4) * 260, 4 + (n / 4) * 260);
-            image::imageops::overlay(&mut large, &render(&sample(n), 256), x.into(), y.into());
-        }
-        for n in 8..32 {
-            let (x, y) = (4 + (n % 8) * 84, 4 + (n / 8 + 1) * 84);
-            image::imageops::overlay(&mut sheet, &render(&sample(n), 80), x.into(), y.into());
-        }
-        sheet.save(dir.join("pagan-sheet.png")).unwrap();
-        large.save(dir.join("pagan-sheet-large.png")).unwrap();
+        testkit::write_previews("pagan", render);
     }
 }

@@ -1876,7 +1876,7 @@ impl Art {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{fingerprint, per_mille_different, sample};
+    use super::super::testkit::{self, per_mille_different, sample};
     use super::*;
 
     const SETS: [RobohashSet; 3] = [RobohashSet::Set1, RobohashSet::Set2, RobohashSet::Set3];
@@ -1894,13 +1894,11 @@ mod tests {
 
     #[test]
     fn every_set_is_exactly_sized_and_opaque() {
-        let digest = sample(0);
         for set in SETS {
-            for size in [1, 2, 3, 7, 16, 80, 127, 512] {
-                let image = render(&digest, size, set);
-                assert_eq!(image.dimensions(), (size, size), "{set:?} at {size}");
-                assert!(image.pixels().all(|p| p[3] == 255), "{set:?} at {size}");
-            }
+            let style = format!("{set:?}");
+            testkit::assert_sized_and_opaque(&style, 0..1, |digest, size| {
+                render(digest, size, set)
+            });
         }
     }
 
@@ -1917,16 +1915,12 @@ mod tests {
     #[test]
     fn twenty_digests_look_clearly_different_in_every_set() {
         for set in SETS {
-            let pictures: Vec<RgbaImage> = (0..20).map(|n| render(&sample(n), 64, set)).collect();
-            for (i, a) in pictures.iter().enumerate() {
-                for (j, b) in pictures.iter().enumerate().skip(i + 1) {
-                    let apart = per_mille_different(a, b);
-                    assert!(
-                        apart > 50,
-                        "{set:?}: digests {i} and {j} only {apart}‰ apart"
-                    );
-                }
-            }
+            // More than 50‰ apart.
+            testkit::assert_pairwise_apart(
+                &format!("{set:?}"),
+                |digest| render(digest, 64, set),
+                51,
+            );
         }
     }
 
@@ -1943,139 +1937,63 @@ mod tests {
 
     #[test]
     fn golden_pictures_are_unchanged() {
-        // SHA-256 of the raw RGBA at 80 px; a change here means the drawing changed.
-        let golden: [(RobohashSet, &str, &str); 9] = [
-            (
-                RobohashSet::Set1,
-                "alice@example.org",
-                "c0b88c1f2967c14e80d1e896311d5ce0ec2872d97d35416c2278e17b86501efd",
-            ),
-            (
-                RobohashSet::Set1,
-                "bob@example.org",
-                "b4c112384eb1ad98ef63046d5e01ddeeb76bda5ea8eb288b9d803c577b3ebae3",
-            ),
-            (
-                RobohashSet::Set1,
-                "carol@example.org",
-                "6eed6ac52c25cdc490144ab53e59fa261ef0ce23f057116ef8b8f02eddb896a4",
-            ),
-            (
-                RobohashSet::Set2,
-                "alice@example.org",
-                "71091b60e07edac9e62c2f16ad0d72f9173fa3b511127d3cfb0557a4d9e4360d",
-            ),
-            (
-                RobohashSet::Set2,
-                "bob@example.org",
-                "bdddbe96aade13a3ab50e0750fd816e8ec6215b9976b702d0f4af546f1b64416",
-            ),
-            (
-                RobohashSet::Set2,
-                "carol@example.org",
-                "6bd950697fca3c6c5b104f8321309a86b44495dd9ee267e67a1836316b93f50c",
-            ),
-            (
-                RobohashSet::Set3,
-                "alice@example.org",
-                "7dd1ae99a9d57ac23d982dd6779da2fa353d247d9db3c5f1608d097b46ad6075",
-            ),
-            (
-                RobohashSet::Set3,
-                "bob@example.org",
-                "b5c6cf678dca07601b2a7d76ca6ccf0d43b5bfa11cc4d0163c4ecb407e9b1a58",
-            ),
-            (
-                RobohashSet::Set3,
-                "carol@example.org",
-                "f4e889cc0fe5570ca7cfd92bf1999bd31f9edbe04fbf4dbcee0ee38f0faedf61",
-            ),
-        ];
-        let mut wrong = Vec::new();
-        for (set, email, expected) in golden {
-            let actual = fingerprint(&render(&Digest::md5_of(email), 80, set));
-            if actual != expected {
-                wrong.push(format!("{set:?} {email}: {actual}"));
-            }
-        }
-        assert!(wrong.is_empty(), "changed pictures:\n{}", wrong.join("\n"));
+        let changed: Vec<String> = SETS
+            .into_iter()
+            .zip(&GOLDEN)
+            .flat_map(|(set, golden)| {
+                let changed = testkit::changed_goldens(|digest| render(digest, 80, set), golden);
+                changed
+                    .into_iter()
+                    .map(move |line| format!("{set:?} {line}"))
+            })
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "changed pictures:\n{}",
+            changed.join("\n")
+        );
     }
 
-    /// Prints how long a picture takes: `cargo test --release --lib defaults::robohash --
-    /// --ignored --nocapture`.
+    /// SHA-256 of the raw RGBA bytes at 80 px for alice, bob and carol, a row for each of
+    /// [`SETS`]; a change here means the drawing changed.
+    const GOLDEN: [[&str; 3]; 3] = [
+        [
+            "c0b88c1f2967c14e80d1e896311d5ce0ec2872d97d35416c2278e17b86501efd",
+            "b4c112384eb1ad98ef63046d5e01ddeeb76bda5ea8eb288b9d803c577b3ebae3",
+            "6eed6ac52c25cdc490144ab53e59fa261ef0ce23f057116ef8b8f02eddb896a4",
+        ],
+        [
+            "71091b60e07edac9e62c2f16ad0d72f9173fa3b511127d3cfb0557a4d9e4360d",
+            "bdddbe96aade13a3ab50e0750fd816e8ec6215b9976b702d0f4af546f1b64416",
+            "6bd950697fca3c6c5b104f8321309a86b44495dd9ee267e67a1836316b93f50c",
+        ],
+        [
+            "7dd1ae99a9d57ac23d982dd6779da2fa353d247d9db3c5f1608d097b46ad6075",
+            "b5c6cf678dca07601b2a7d76ca6ccf0d43b5bfa11cc4d0163c4ecb407e9b1a58",
+            "f4e889cc0fe5570ca7cfd92bf1999bd31f9edbe04fbf4dbcee0ee38f0faedf61",
+        ],
+    ];
+
+    /// Prints how long a picture takes (run with `--release --ignored --nocapture`).
     #[test]
     #[ignore]
     fn timing() {
-        for set in SETS {
-            for (size, rounds) in [(80, 200u32), (512, 10)] {
-                let start = std::time::Instant::now();
-                for n in 0..rounds {
-                    std::hint::black_box(render(&sample(n), size, set));
-                }
-                let each = start.elapsed() / rounds;
-                println!("{set:?} at {size} px: {each:?} a picture");
-            }
+        for (k, set) in SETS.into_iter().enumerate() {
+            let style = format!("robohash{}", k + 1);
+            testkit::print_timing(&style, &[(80, 200), (512, 10)], |digest, size| {
+                render(digest, size, set)
+            });
         }
     }
 
-    /// Writes PNGs of eight digests at 16, 80 and 512 px to /tmp/cameo-preview, with contact
-    /// sheets: `robohashN-sheet.png` (80 px, and the first eight at 16 px enlarged in the second
-    /// row) and
-    /// `robohashN-sheet-large.png` (512 px, halved).
+    /// Writes preview PNGs and contact sheets per set to `/tmp/cameo-preview` (see
+    /// [`testkit::write_previews`]).
     #[test]
     #[ignore]
     fn write_previews() {
-        let dir = std::path::Path::new("/tmp/cameo-preview");
-        std::fs::create_dir_all(dir).unwrap();
-        let white = Rgba([255, 255, 255, 255]);
         for (k, set) in SETS.into_iter().enumerate() {
-            let name = format!("robohash{}", k + 1);
-            let mut sheet = RgbaImage::from_pixel(8 * 84 + 4, 5 * 84 + 4, white);
-            let mut large = RgbaImage::from_pixel(4 * 260 + 4, 2 * 260 + 4, white);
-            for n in 0..8 {
-                let x = i64::from(4 + n * 84);
-                for size in [16, 80, 512] {
-                    let image = render(&sample(n), size, set);
-                    image
-                        .save(dir.join(format!("{name}-{n}-{size}.png")))
-                        .unwrap();
-                    match size {
-                        16 => {
-                            let big = image::imageops::resize(
-                                &image,
-                                80,
-                                80,
-                                image::imageops::FilterType::Nearest,
-                            );
-                            image::imageops::overlay(&mut sheet, &big, x, 88);
-                        }
-                        80 => image::imageops::overlay(&mut sheet, &image, x, 4),
-                        _ => {
-                            let half = image::imageops::resize(
-                                &image,
-                                256,
-                                256,
-                                image::imageops::FilterType::Triangle,
-                            );
-                            let (x, y) = (4 + (n % 4) * 260, 4 + (n / 4) * 260);
-                            image::imageops::overlay(&mut large, &half, x.into(), y.into());
-                        }
-                    }
-                }
-            }
-            for n in 8..32 {
-                let (x, y) = (4 + (n % 8) * 84, 4 + (n / 8 + 1) * 84);
-                image::imageops::overlay(
-                    &mut sheet,
-                    &render(&sample(n), 80, set),
-                    x.into(),
-                    y.into(),
-                );
-            }
-            sheet.save(dir.join(format!("{name}-sheet.png"))).unwrap();
-            large
-                .save(dir.join(format!("{name}-sheet-large.png")))
-                .unwrap();
+            let style = format!("robohash{}", k + 1);
+            testkit::write_previews(&style, |digest, size| render(digest, size, set));
         }
     }
 }
