@@ -118,10 +118,18 @@ impl Identity {
             return Err(IdentityError::TooLong);
         }
         let lower_start = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
-        if lower_start.starts_with("http://") || lower_start.starts_with("https://") {
-            return normalise_openid(trimmed).map(Identity::OpenId);
+        let identity = if lower_start.starts_with("http://") || lower_start.starts_with("https://")
+        {
+            normalise_openid(trimmed).map(Identity::OpenId)?
+        } else {
+            normalise_email(trimmed).map(Identity::Email)?
+        };
+        // Lowercasing can lengthen text (`Ⱥ` is 2 bytes, `ⱥ` 3), and the stored form must
+        // parse again to itself (found by fuzz/fuzz_targets/identity.rs).
+        if identity.as_str().len() > MAX_IDENTITY_LEN {
+            return Err(IdentityError::TooLong);
         }
-        normalise_email(trimmed).map(Identity::Email)
+        Ok(identity)
     }
 
     /// The normalised text that is hashed.
@@ -325,6 +333,24 @@ mod tests {
     fn email_domain_is_after_the_last_at() {
         let id = Identity::parse("\"a@b\"@Example.org").unwrap();
         assert_eq!(id.domain(), Some("example.org"));
+    }
+
+    #[test]
+    fn a_normalised_identity_parses_again_to_itself() {
+        // 406 bytes as typed, 603 once lowercased: past the limit only after normalisation.
+        let growing = format!("{}@example.org", "Ⱥ".repeat(197));
+        assert!(growing.len() <= MAX_IDENTITY_LEN);
+        assert_eq!(Identity::parse(&growing), Err(IdentityError::TooLong));
+        let openid = format!("https://{}.example/", "Ⱥ".repeat(240));
+        assert_eq!(Identity::parse(&openid), Err(IdentityError::TooLong));
+        for text in [
+            "ÀLICE@EXAMPLE.ORG",
+            "İ@example.org",
+            "HTTPS://ÉXAMPLE.COM/Bob",
+        ] {
+            let identity = Identity::parse(text).unwrap();
+            assert_eq!(Identity::parse(identity.as_str()), Ok(identity));
+        }
     }
 
     #[test]

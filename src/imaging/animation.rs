@@ -97,9 +97,8 @@ pub fn decode_gif_frames(
             return Err(IntakeError::TooManyFrames { limit: MAX_FRAMES });
         }
         if frame_pixels.saturating_mul(index as u64 + 1) > max_pixels {
-            return Err(IntakeError::TooManyPixels {
-                width,
-                height,
+            return Err(IntakeError::AnimationTooLarge {
+                frames: index + 1,
                 limit: max_pixels,
             });
         }
@@ -189,7 +188,7 @@ mod tests {
         let bytes = animated_gif(100, &[[0, 0, 0, 255]; 5]);
         assert!(matches!(
             decode_gif_frames(&bytes, 30_000, None).unwrap_err(),
-            IntakeError::TooManyPixels { .. }
+            IntakeError::AnimationTooLarge { frames: 4, .. }
         ));
     }
 }

@@ -3,9 +3,11 @@
 //! Rules, in the order they are applied, each refusal with a reason a person can act on:
 //! 1. the file size is bounded (`max_upload_bytes`) before anything is parsed;
 //! 2. the format is sniffed from the bytes, never from a file name: PNG, JPEG, GIF, WebP only;
-//! 3. the dimensions are read from the header and checked against the pixel budget *before*
-//!    any pixel buffer is allocated, and the decoder runs under `image::Limits` as well, so a
-//!    PNG declaring 100000×100000 is refused in microseconds;
+//! 3. the dimensions are read from the header and checked against the pixel budget and the
+//!    longest side *before* any pixel buffer is allocated, and the decoder runs under
+//!    `image::Limits` as well, so a PNG declaring 100000×100000 is refused in microseconds
+//!    (a GIF's frames are counted and charged first, and a WebP's lossy bitstreams must fit
+//!    its canvas, see [`super::gif_layout`] and [`super::webp_layout`]);
 //! 4. EXIF orientation is applied, the picture is centre-cropped to a square and capped at
 //!    2048×2048;
 //! 5. the result is re-encoded (PNG, or JPEG for JPEG sources) so no metadata, trailing bytes
@@ -21,7 +23,9 @@ use sha2::{Digest as _, Sha256};
 
 use super::PhotoFormat;
 use super::animation::decode_gif_frames;
+use super::gif_layout::check_gif_layout;
 use super::render::{encode_picture, resize_square};
+use super::webp_layout::check_webp_layout;
 
 /// Largest side of a stored original.
 pub const MAX_STORED_SIDE: u32 = 2048;
@@ -62,8 +66,14 @@ pub enum IntakeError {
     UnsupportedFormat(String),
     #[error("the image is {width}×{height} pixels; at most {limit} pixels are accepted")]
     TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error(
+        "the image is {width}×{height} pixels; sides longer than {limit} pixels are not accepted"
+    )]
+    SideTooLong { width: u32, height: u32, limit: u32 },
     #[error("the animation has more than {limit} frames")]
     TooManyFrames { limit: usize },
+    #[error("the animation's first {frames} frames add up to more than {limit} pixels")]
+    AnimationTooLarge { frames: usize, limit: u64 },
     #[error("the image has no pixels")]
     NoPixels,
     #[error("the image could not be read: {0}")]
@@ -78,7 +88,9 @@ impl IntakeError {
             IntakeError::NotAnImage => "not_an_image",
             IntakeError::UnsupportedFormat(_) => "unsupported_format",
             IntakeError::TooManyPixels { .. } => "too_many_pixels",
+            IntakeError::SideTooLong { .. } => "side_too_long",
             IntakeError::TooManyFrames { .. } => "too_many_frames",
+            IntakeError::AnimationTooLarge { .. } => "animation_too_large",
             IntakeError::NoPixels => "no_pixels",
             IntakeError::Corrupt(_) => "corrupt_image",
         }
@@ -88,7 +100,9 @@ impl IntakeError {
         match self {
             IntakeError::TooLarge { .. }
             | IntakeError::TooManyPixels { .. }
-            | IntakeError::TooManyFrames { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            | IntakeError::SideTooLong { .. }
+            | IntakeError::TooManyFrames { .. }
+            | IntakeError::AnimationTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IntakeError::NotAnImage | IntakeError::UnsupportedFormat(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -138,9 +152,13 @@ pub fn prepare_cropped_photo(
         });
     }
     let format = sniff_format(bytes)?;
+    if format == PhotoFormat::Gif {
+        check_gif_layout(bytes, limits.max_pixels)?;
+    }
     let picture = decode_bounded(bytes, format, limits.max_pixels)?;
     if format == PhotoFormat::Gif
-        && let Some(animation) = decode_gif_frames(bytes, limits.max_pixels, crop)?
+        && let Some(animation) =
+            guard_decoder(|| decode_gif_frames(bytes, limits.max_pixels, crop))?
     {
         let data = animation
             .encode_gif()
@@ -191,13 +209,13 @@ fn decode_bounded(
     max_pixels: u64,
 ) -> Result<DynamicImage, IntakeError> {
     let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DECODED_SIDE);
-    limits.max_image_height = Some(MAX_DECODED_SIDE);
     // Room for the decoded buffer at up to 8 bytes per pixel, plus decoder working space.
     limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
 
+    // The header is read without side limits so that a refusal can say what was declared; the
+    // side limits are applied below, before any pixel is decoded.
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
-    reader.limits(limits);
+    reader.limits(limits.clone());
     let mut decoder = reader.into_decoder().map_err(describe_decode_error)?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
@@ -210,13 +228,44 @@ fn decode_bounded(
             limit: max_pixels,
         });
     }
-    let orientation = decoder.orientation().map_err(describe_decode_error)?;
-    let mut picture = DynamicImage::from_decoder(decoder).map_err(describe_decode_error)?;
+    if width.max(height) > MAX_DECODED_SIDE {
+        return Err(IntakeError::SideTooLong {
+            width,
+            height,
+            limit: MAX_DECODED_SIDE,
+        });
+    }
+    if format == PhotoFormat::WebP {
+        check_webp_layout(bytes, width, height)?;
+    }
+    limits.max_image_width = Some(MAX_DECODED_SIDE);
+    limits.max_image_height = Some(MAX_DECODED_SIDE);
+    // What `ImageReader::decode` does and `from_decoder` does not: the output buffer counts.
+    limits
+        .reserve(decoder.total_bytes())
+        .map_err(describe_decode_error)?;
+    decoder.set_limits(limits).map_err(describe_decode_error)?;
+    let (orientation, mut picture) = guard_decoder(|| {
+        let orientation = decoder.orientation().map_err(describe_decode_error)?;
+        let picture = DynamicImage::from_decoder(decoder).map_err(describe_decode_error)?;
+        Ok((orientation, picture))
+    })?;
     picture.apply_orientation(orientation);
     Ok(if picture.color().has_alpha() {
         DynamicImage::ImageRgba8(picture.into_rgba8())
     } else {
         DynamicImage::ImageRgb8(picture.into_rgb8())
+    })
+}
+
+/// Runs third-party decoding of hostile bytes. A decoder that panics (zune-jpeg 0.5.15 does on
+/// some malformed JPEGs: an `unwrap` in its AVX2 IDCT, upstream zune-image#409, found by
+/// fuzz/fuzz_targets/intake.rs) refuses the file instead of failing the image worker.
+fn guard_decoder<T>(decode: impl FnOnce() -> Result<T, IntakeError>) -> Result<T, IntakeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|_| {
+        Err(IntakeError::Corrupt(
+            "its decoder failed on malformed data".to_string(),
+        ))
     })
 }
 
@@ -394,6 +443,95 @@ mod tests {
         assert!(
             matches!(error, IntakeError::TooManyPixels { width: 8000, .. }),
             "{error:?}"
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_declared_dimensions() {
+        // The side limit used to fire inside the decoder first, with a reason naming nothing.
+        assert_eq!(
+            prepare_photo(&png_declaring(30_000, 30_000), LIMITS).unwrap_err(),
+            IntakeError::TooManyPixels {
+                width: 30_000,
+                height: 30_000,
+                limit: LIMITS.max_pixels
+            }
+        );
+        let error = prepare_photo(&png_declaring(1, 20_000), LIMITS).unwrap_err();
+        assert_eq!(
+            error,
+            IntakeError::SideTooLong {
+                width: 1,
+                height: 20_000,
+                limit: MAX_DECODED_SIDE
+            }
+        );
+        assert!(error.to_string().contains("1×20000"), "{error}");
+    }
+
+    #[test]
+    fn gif_frames_larger_than_their_screen_are_charged_before_decoding() {
+        let big = crate::imaging::animation::Animation {
+            frames: vec![
+                (
+                    image::RgbaImage::new(2000, 2000),
+                    image::Delay::from_numer_denom_ms(10, 1)
+                );
+                2
+            ],
+        }
+        .encode_gif()
+        .unwrap();
+        // Shrink the logical screen to 2×2: the frames keep their 2000×2000 rectangles.
+        let mut bytes = big;
+        bytes[6..10].copy_from_slice(&[2, 0, 2, 0]);
+        let started = std::time::Instant::now();
+        let limits = IntakeLimits {
+            max_pixels: 5_000_000,
+            ..LIMITS
+        };
+        assert_eq!(
+            prepare_photo(&bytes, limits).unwrap_err(),
+            IntakeError::AnimationTooLarge {
+                frames: 2,
+                limit: 5_000_000
+            }
+        );
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_webp_bitstream_larger_than_its_canvas_is_refused_before_decoding() {
+        // A 16×16 canvas around a lossy bitstream declaring 14584×14584: the decoder would
+        // allocate 213 MB of planes before comparing the two.
+        let mut bytes = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0\x0f\0\0\x0f\0\0".to_vec();
+        bytes.extend_from_slice(b"VP8 \x14\0\0\0\x10\x02\0\x9d\x01\x2a\xf8\x38\xf8\x38");
+        bytes.extend_from_slice(&[0; 10]);
+        let size = (bytes.len() - 8) as u32;
+        bytes[4..8].copy_from_slice(&size.to_le_bytes());
+        let error = prepare_photo(&bytes, LIMITS).unwrap_err();
+        assert_eq!(
+            error,
+            IntakeError::Corrupt(
+                "its image data declares 14584×14584 pixels, more than its 16×16 canvas".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_panicking_decoder_refuses_the_file() {
+        // Panics zune-jpeg 0.5.15 (its AVX2 IDCT, or its scalar one with debug assertions).
+        let bytes = include_bytes!("testdata/zune-jpeg-idct-panic.jpg");
+        match prepare_photo(bytes, LIMITS) {
+            Ok(_) => {}
+            Err(IntakeError::Corrupt(reason)) => assert!(!reason.is_empty()),
+            Err(other) => panic!("{other:?}"),
+        }
+        assert_eq!(
+            guard_decoder::<()>(|| panic!("decoder bug")),
+            Err(IntakeError::Corrupt(
+                "its decoder failed on malformed data".into()
+            ))
         );
     }
 

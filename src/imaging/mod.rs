@@ -7,8 +7,10 @@
 //! functions on blocking threads under the bounded image-worker semaphore.
 
 pub mod animation;
+pub mod gif_layout;
 pub mod intake;
 pub mod render;
+pub mod webp_layout;
 
 pub use intake::{
     CropSquare, IntakeError, IntakeLimits, PreparedPhoto, prepare_cropped_photo, prepare_photo,

@@ -16,6 +16,7 @@ mod export;
 mod federation;
 mod gravatar;
 mod helpers;
+mod hostile_images;
 mod lookup_api;
 mod observability;
 mod profiles;
