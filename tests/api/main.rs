@@ -14,6 +14,7 @@ mod crash;
 mod dns_server;
 mod export;
 mod federation;
+mod fuzz_corpus;
 mod gravatar;
 mod helpers;
 mod hostile_images;
