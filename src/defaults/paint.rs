@@ -308,6 +308,12 @@ fn rounded_box_distance(p: (f32, f32), half: (f32, f32), corner: f32) -> f32 {
 }
 
 fn segment_distance(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
+    segment_distance_squared(p, a, b).sqrt()
+}
+
+/// The square of [`segment_distance`]: comparing squares finds the nearest of many segments
+/// with one square root (the same answer, since `sqrt` is monotonic and correctly rounded).
+fn segment_distance_squared(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     let (pa, ba) = (sub(p, a), sub(b, a));
     let along = dot(ba, ba);
     let h = if along == 0.0 {
@@ -315,7 +321,8 @@ fn segment_distance(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     } else {
         (dot(pa, ba) / along).clamp(0.0, 1.0)
     };
-    length((pa.0 - ba.0 * h, pa.1 - ba.1 * h))
+    let off = (pa.0 - ba.0 * h, pa.1 - ba.1 * h);
+    dot(off, off)
 }
 
 /// Signed distance to a simple polygon: the nearest edge gives the magnitude, the even-odd
@@ -324,17 +331,18 @@ fn polygon_distance(p: (f32, f32), points: &[(f32, f32)]) -> f32 {
     if points.len() < 2 {
         return f32::MAX;
     }
-    let mut nearest = f32::MAX;
+    let mut nearest_squared = f32::MAX;
     let mut inside = false;
     let mut previous = points[points.len() - 1];
     for &current in points {
-        nearest = nearest.min(segment_distance(p, previous, current));
+        nearest_squared = nearest_squared.min(segment_distance_squared(p, previous, current));
         let (a, b) = (previous, current);
         if (a.1 > p.1) != (b.1 > p.1) && p.0 < (b.0 - a.0) * (p.1 - a.1) / (b.1 - a.1) + a.0 {
             inside = !inside;
         }
         previous = current;
     }
+    let nearest = nearest_squared.sqrt();
     if inside { -nearest } else { nearest }
 }
 
