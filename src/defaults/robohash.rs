@@ -134,36 +134,16 @@ fn robot(digest: &Digest, size: u32) -> RgbaImage {
             vec![rect(0.5, centre, half_width, half_height, 0.06)],
             Head::new(top, bottom, half_width * 0.82),
         ),
-        1 => {
-            let narrow = half_width * 0.72;
-            (
-                vec![polygon(
-                    vec![
-                        (0.5 - half_width + 0.03, top + 0.03),
-                        (0.5 + half_width - 0.03, top + 0.03),
-                        (0.5 + narrow - 0.03, bottom - 0.03),
-                        (0.5 - narrow + 0.03, bottom - 0.03),
-                    ],
-                    0.03,
-                )],
-                Head::new(top, bottom, half_width * 0.72),
-            )
-        }
-        2 => {
-            let narrow = half_width * 0.7;
-            (
-                vec![polygon(
-                    vec![
-                        (0.5 - narrow + 0.03, top + 0.03),
-                        (0.5 + narrow - 0.03, top + 0.03),
-                        (0.5 + half_width - 0.03, bottom - 0.03),
-                        (0.5 - half_width + 0.03, bottom - 0.03),
-                    ],
-                    0.03,
-                )],
-                Head::new(top, bottom, half_width * 0.7),
-            )
-        }
+        // Wide at the top, narrow at the chin.
+        1 => (
+            vec![trapezoid(top, bottom, half_width, half_width * 0.72)],
+            Head::new(top, bottom, half_width * 0.72),
+        ),
+        // Narrow at the top, wide at the jaw.
+        2 => (
+            vec![trapezoid(top, bottom, half_width * 0.7, half_width)],
+            Head::new(top, bottom, half_width * 0.7),
+        ),
         3 => {
             // A dome: a half disc on a box, a little taller than the others.
             let dome_top = top - 0.04;
@@ -1622,6 +1602,20 @@ fn ring(x: f32, y: f32, radius: f32, thickness: f32) -> Part {
 }
 
 /// A polygon with its corners rounded by pushing the outline out by `round`.
+/// A head outline centred on x = 0.5 from `top` to `bottom`, `top_half` wide at the top and
+/// `bottom_half` at the bottom, its corners rounded by 0.03.
+fn trapezoid(top: f32, bottom: f32, top_half: f32, bottom_half: f32) -> Part {
+    polygon(
+        vec![
+            (0.5 - top_half + 0.03, top + 0.03),
+            (0.5 + top_half - 0.03, top + 0.03),
+            (0.5 + bottom_half - 0.03, bottom - 0.03),
+            (0.5 - bottom_half + 0.03, bottom - 0.03),
+        ],
+        0.03,
+    )
+}
+
 fn polygon(points: Vec<(f32, f32)>, round: f32) -> Part {
     Part {
         shape: Shape::Polygon(points),
