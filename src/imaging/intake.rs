@@ -345,24 +345,9 @@ mod tests {
             chunk.extend_from_slice(data);
             bytes.extend_from_slice(&(data.len() as u32).to_be_bytes());
             bytes.extend_from_slice(&chunk);
-            bytes.extend_from_slice(&crc32(&chunk).to_be_bytes());
+            bytes.extend_from_slice(&crc32fast::hash(&chunk).to_be_bytes());
         }
         bytes
-    }
-
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for byte in data {
-            crc ^= u32::from(*byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
     }
 
     #[test]
