@@ -2,18 +2,11 @@
 
 use crate::browser::{Browser, PASSWORD, id_after};
 use crate::helpers::*;
-use crate::smtp::{SmtpSink, link_in};
-
-async fn app_with_mail() -> (TestApp, SmtpSink) {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| c.smtp_url = url).await;
-    (app, smtp)
-}
+use crate::smtp::link_in;
 
 #[tokio::test]
 async fn sign_up_confirm_upload_and_assign_serves_the_photo() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     browser
         .sign_up_and_confirm(&smtp, "Alice@Example.org")
@@ -77,7 +70,7 @@ async fn sign_up_confirm_upload_and_assign_serves_the_photo() {
 
 #[tokio::test]
 async fn forms_without_the_csrf_token_are_refused() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     let (status, _, _) = browser
         .post(
@@ -105,7 +98,7 @@ async fn forms_without_the_csrf_token_are_refused() {
 
 #[tokio::test]
 async fn another_accounts_photos_and_addresses_cannot_be_touched() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let alice = Browser::new(&app);
     alice.sign_up_and_confirm(&smtp, "alice@example.org").await;
     let (_, page) = alice.upload(png(&solid_photo(64, RED)), None).await;
@@ -171,7 +164,7 @@ async fn another_accounts_photos_and_addresses_cannot_be_touched() {
 
 #[tokio::test]
 async fn an_unconfirmed_address_serves_no_photo_and_its_link_works_once() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     browser
         .sign_up_and_confirm(&smtp, "owner@example.org")
@@ -205,7 +198,7 @@ async fn an_unconfirmed_address_serves_no_photo_and_its_link_works_once() {
 
 #[tokio::test]
 async fn repeated_failed_logins_lock_the_account_out() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let owner = Browser::new(&app);
     owner.sign_up_and_confirm(&smtp, "locked@example.org").await;
     let attacker = Browser::new(&app);
@@ -236,7 +229,7 @@ async fn repeated_failed_logins_lock_the_account_out() {
 
 #[tokio::test]
 async fn login_logout_and_session_cookie_attributes() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     browser
         .sign_up_and_confirm(&smtp, "cookie@example.org")
@@ -274,7 +267,7 @@ async fn login_logout_and_session_cookie_attributes() {
 
 #[tokio::test]
 async fn password_reset_by_mail_and_password_change() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     browser
         .sign_up_and_confirm(&smtp, "forgetful@example.org")
@@ -358,7 +351,7 @@ async fn password_reset_by_mail_and_password_change() {
 
 #[tokio::test]
 async fn deleting_the_account_removes_its_addresses_and_photos() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     browser
         .sign_up_and_confirm(&smtp, "leaving@example.org")
@@ -416,7 +409,7 @@ async fn deleting_the_account_removes_its_addresses_and_photos() {
 
 #[tokio::test]
 async fn a_new_confirmation_moves_an_address_to_another_account() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let first = Browser::new(&app);
     first.sign_up_and_confirm(&smtp, "shared@example.org").await;
     let (_, page) = first.upload(png(&solid_photo(40, RED)), None).await;
@@ -467,10 +460,7 @@ async fn a_new_confirmation_moves_an_address_to_another_account() {
 
 #[tokio::test]
 async fn refused_uploads_are_explained_in_the_page_and_the_limit_holds() {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| {
-        c.smtp_url = url;
+    let (app, smtp) = spawn_app_with_mail(|c| {
         c.max_photos_per_account = 1;
     })
     .await;
@@ -515,10 +505,7 @@ async fn closed_registration_refuses_sign_ups() {
 
 #[tokio::test]
 async fn addresses_can_be_restricted_to_the_served_domains() {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| {
-        c.smtp_url = url;
+    let (app, smtp) = spawn_app_with_mail(|c| {
         c.domains = vec!["example.org".into()];
         c.restrict_addresses_to_domains = true;
     })
@@ -544,10 +531,7 @@ async fn addresses_can_be_restricted_to_the_served_domains() {
 #[tokio::test]
 async fn openid_is_confirmed_by_a_rel_me_link() {
     use actix_web::{App, HttpResponse, HttpServer, web};
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| {
-        c.smtp_url = url;
+    let (app, smtp) = spawn_app_with_mail(|c| {
         c.allow_private_probe = true;
     })
     .await;

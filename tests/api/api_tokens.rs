@@ -13,15 +13,11 @@ const API: &str = "/api/v1/providers";
 const TOKEN_LIMIT: u32 = 3;
 
 async fn app_with(adjust: impl FnOnce(&mut cameo::config::Config)) -> (TestApp, SmtpSink) {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| {
-        c.smtp_url = url;
+    spawn_app_with_mail(move |c| {
         c.api_token_rate_limit = TOKEN_LIMIT;
         adjust(c);
     })
-    .await;
-    (app, smtp)
+    .await
 }
 
 async fn account(app: &TestApp, smtp: &SmtpSink, email: &str) -> Browser {

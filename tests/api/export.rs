@@ -11,7 +11,6 @@ use sha2::{Digest as _, Sha256};
 
 use crate::browser::{Browser, PASSWORD, id_after};
 use crate::helpers::*;
-use crate::smtp::SmtpSink;
 
 const GREEN: [u8; 3] = [0, 160, 0];
 
@@ -62,9 +61,7 @@ fn openid_hash(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_then_import_keeps_logins_profiles_and_pixels() {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let source = spawn_app_with(move |c| c.smtp_url = url).await;
+    let (source, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&source);
     browser
         .sign_up_and_confirm(&smtp, "alice@example.org")

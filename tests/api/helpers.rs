@@ -23,6 +23,21 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Starts Cameo sending its mail to a fresh SMTP listener on loopback (returned, to read the
+/// mails), after `adjust` has changed the configuration.
+pub async fn spawn_app_with_mail(
+    adjust: impl FnOnce(&mut Config),
+) -> (TestApp, crate::smtp::SmtpSink) {
+    let smtp = crate::smtp::SmtpSink::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(move |c| {
+        c.smtp_url = url;
+        adjust(c);
+    })
+    .await;
+    (app, smtp)
+}
+
 /// Starts Cameo after `adjust` has changed the configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");

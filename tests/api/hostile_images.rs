@@ -18,8 +18,7 @@ use image::ImageFormat;
 
 use self::forge::*;
 use crate::browser::Browser;
-use crate::helpers::{md5_of, run_cameo, spawn_app_with, stderr, temp_file};
-use crate::smtp::SmtpSink;
+use crate::helpers::{md5_of, run_cameo, spawn_app_with_mail, stderr, temp_file};
 
 /// Each file is dealt with within this, even in a debug build. A bound, not a benchmark.
 const TIME_BOUND: Duration = Duration::from_secs(2);
@@ -400,10 +399,7 @@ async fn cli_add_refuses_each_hostile_file_with_its_reason() {
 
 #[tokio::test]
 async fn upload_form_refuses_each_hostile_file_and_the_server_keeps_serving() {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| {
-        c.smtp_url = url;
+    let (app, smtp) = spawn_app_with_mail(|c| {
         c.max_photos_per_account = 100;
     })
     .await;

@@ -7,13 +7,6 @@ use crate::browser::Browser;
 use crate::helpers::*;
 use crate::smtp::SmtpSink;
 
-async fn app_with_mail() -> (TestApp, SmtpSink) {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| c.smtp_url = url).await;
-    (app, smtp)
-}
-
 /// Signs `email` up and makes its profile public through the form.
 async fn public_account(app: &TestApp, smtp: &SmtpSink, email: &str, name: &str) -> Browser {
     let browser = Browser::new(app);
@@ -51,7 +44,7 @@ async fn json(response: reqwest::Response) -> Value {
 
 #[tokio::test]
 async fn an_opted_in_profile_is_served_as_legacy_json_by_md5_and_sha256() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     public_account(&app, &smtp, "ada@example.org", "Ada Lovelace").await;
     for hash in [md5_of("ada@example.org"), sha256_of("ada@example.org")] {
         let requested = hash.to_uppercase();
@@ -90,7 +83,7 @@ async fn an_opted_in_profile_is_served_as_legacy_json_by_md5_and_sha256() {
 
 #[tokio::test]
 async fn the_v3_profile_has_the_known_subset() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     public_account(&app, &smtp, "ada@example.org", "Ada Lovelace").await;
     let hash = sha256_of("ada@example.org");
     let response = app.get(&format!("/api/v3/profiles/{hash}")).await;
@@ -112,7 +105,7 @@ async fn the_v3_profile_has_the_known_subset() {
 
 #[tokio::test]
 async fn the_vcard_has_a_formatted_name_and_crlf_lines() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     public_account(&app, &smtp, "ada@example.org", "Ada, Countess; Lovelace").await;
     let response = app
         .get(&format!("/{}.vcf", md5_of("ada@example.org")))
@@ -190,7 +183,7 @@ fn read_qr_code(image: &image::RgbaImage) -> String {
 
 #[tokio::test]
 async fn the_qr_code_is_a_black_and_white_png_of_the_requested_size() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     public_account(&app, &smtp, "ada@example.org", "Ada").await;
     let hash = md5_of("ada@example.org");
     let profile_url = profile_url_of(&app, "ada@example.org").await;
@@ -224,7 +217,7 @@ async fn the_qr_code_is_a_black_and_white_png_of_the_requested_size() {
 
 #[tokio::test]
 async fn private_unknown_and_unconfirmed_hashes_get_the_same_404() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let private = Browser::new(&app);
     private
         .sign_up_and_confirm(&smtp, "quiet@example.org")
@@ -307,7 +300,7 @@ async fn root_profile_routes_leave_other_root_routes_alone() {
 
 #[tokio::test]
 async fn the_public_page_shows_the_profile_with_safe_links() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     public_account(&app, &smtp, "ada@example.org", "Ada <Lovelace>").await;
     let hash = sha256_of("ada@example.org");
     let response = app.get(&format!("/profile/{hash}")).await;
@@ -322,7 +315,7 @@ async fn the_public_page_shows_the_profile_with_safe_links() {
 
 #[tokio::test]
 async fn a_refused_form_explains_every_problem_and_keeps_what_was_typed() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     browser.sign_up_and_confirm(&smtp, "ada@example.org").await;
     let long_name = "n".repeat(65);
@@ -356,7 +349,7 @@ async fn a_refused_form_explains_every_problem_and_keeps_what_was_typed() {
 
 #[tokio::test]
 async fn one_account_cannot_edit_another_accounts_profile() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     public_account(&app, &smtp, "ada@example.org", "Ada").await;
     let mallory = public_account(&app, &smtp, "mallory@example.org", "Mallory").await;
     // The form has no account field: whatever is posted, only the poster's profile changes.
@@ -400,7 +393,7 @@ async fn one_account_cannot_edit_another_accounts_profile() {
 
 #[tokio::test]
 async fn the_profile_form_without_its_csrf_token_is_refused() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = public_account(&app, &smtp, "ada@example.org", "Ada").await;
     for csrf in [String::new(), "0".repeat(64)] {
         let (status, _, _) = browser
@@ -421,7 +414,7 @@ async fn the_profile_form_without_its_csrf_token_is_refused() {
 
 #[tokio::test]
 async fn the_editing_page_shows_the_saved_profile_and_its_urls() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = public_account(&app, &smtp, "ada@example.org", "Ada").await;
     let (status, page) = browser.get("/account/profile?done=saved").await;
     assert_eq!(status, 200);
@@ -435,7 +428,7 @@ async fn the_editing_page_shows_the_saved_profile_and_its_urls() {
 
 #[tokio::test]
 async fn a_lookup_names_the_owner_of_a_public_profile_and_only_then() {
-    let (app, smtp) = app_with_mail().await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = public_account(&app, &smtp, "ada@example.org", "Ada Lovelace").await;
     app.add_photo("ada@example.org", &png(&solid_photo(32, RED)))
         .await;

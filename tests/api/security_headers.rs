@@ -13,18 +13,6 @@ use serde_json::Value;
 use crate::browser::{Browser, PASSWORD};
 use crate::dns_server::{start_dns_server, zone_head};
 use crate::helpers::*;
-use crate::smtp::SmtpSink;
-
-async fn app_with_mail(adjust: impl FnOnce(&mut cameo::config::Config)) -> (TestApp, SmtpSink) {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(move |c| {
-        c.smtp_url = url;
-        adjust(c);
-    })
-    .await;
-    (app, smtp)
-}
 
 /// POSTs an urlencoded form and returns the whole response (headers included).
 async fn post_form(browser: &Browser, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
@@ -74,7 +62,7 @@ fn assert_protected(path: &str, response: &reqwest::Response) {
 
 #[tokio::test]
 async fn every_html_page_and_error_page_carries_the_security_headers() {
-    let (app, smtp) = app_with_mail(|_| {}).await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     let public = [
         "/",
@@ -139,7 +127,7 @@ fn set_cookies(response: &reqwest::Response) -> Vec<String> {
 
 #[tokio::test]
 async fn cookies_are_http_only_and_same_site() {
-    let (app, smtp) = app_with_mail(|_| {}).await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let browser = Browser::new(&app);
     let form_page = fetch(&browser, "/login").await;
     let mut cookies = set_cookies(&form_page);
@@ -199,7 +187,7 @@ fn assert_local_redirect(what: &str, response: &reqwest::Response) {
 #[tokio::test]
 async fn no_route_redirects_to_a_client_supplied_place() {
     let (app, smtp) =
-        app_with_mail(|c| c.trusted_default_hosts = vec!["trusted.example".into()]).await;
+        spawn_app_with_mail(|c| c.trusted_default_hosts = vec!["trusted.example".into()]).await;
     let browser = Browser::new(&app);
     browser.sign_up_and_confirm(&smtp, "stay@example.org").await;
     browser.submit("/account", "/logout", &[]).await;
@@ -276,7 +264,7 @@ async fn counting_listener() -> (u16, Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn the_openid_proof_never_fetches_a_private_address() {
-    let (app, smtp) = app_with_mail(|c| {
+    let (app, smtp) = spawn_app_with_mail(|c| {
         c.allow_private_probe = false;
         c.max_unconfirmed_addresses = 20;
     })

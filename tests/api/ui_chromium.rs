@@ -4,7 +4,7 @@
 use crate::browser::PASSWORD;
 use crate::chromium::Chromium;
 use crate::helpers::*;
-use crate::smtp::{SmtpSink, link_in};
+use crate::smtp::link_in;
 
 const EMAIL: &str = "carol@example.org";
 
@@ -13,9 +13,7 @@ async fn a_new_user_signs_up_confirms_uploads_crops_and_assigns_in_chromium() {
     let Some(browser) = Chromium::launch().await else {
         return;
     };
-    let smtp = SmtpSink::start().await;
-    let smtp_url = smtp.url();
-    let app = spawn_app_with(move |c| c.smtp_url = smtp_url).await;
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
     let go = |path: &str| format!("{}{path}", app.base);
 
     // Sign up from the home page's link.
