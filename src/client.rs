@@ -47,6 +47,24 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
     client
 }
 
+/// The key a rate limit or lock-out counts `client` under: an IPv4 address as it is, an
+/// IPv6 address cut to its first `v6_prefix` bits (`2001:db8:1:2::/64`), since one IPv6
+/// client usually holds a whole /64 and can rotate freely inside it.
+pub fn limit_key(client: IpAddr, v6_prefix: u8) -> String {
+    match client.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match ipnet::Ipv6Net::new(v6, v6_prefix.min(128)) {
+            Ok(net) => net.trunc().to_string(),
+            Err(_) => v6.to_string(),
+        },
+    }
+}
+
+/// [`limit_key`] of a request's client, with the configured IPv6 prefix.
+pub fn limit_key_of(request: &HttpRequest, config: &Config) -> String {
+    limit_key(client_ip_of(request, config), config.ipv6_client_prefix)
+}
+
 /// Whether the visitor reached the outermost proxy over HTTPS, as the trusted proxy that
 /// connected to us says in `X-Forwarded-Proto`. From an untrusted peer, always `false`:
 /// Cameo itself speaks plain HTTP.
@@ -132,6 +150,18 @@ mod tests {
     }
 
     const PROXY: &str = "127.0.0.1";
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_prefix() {
+        assert_eq!(limit_key(ip("203.0.113.7"), 64), "203.0.113.7");
+        assert_eq!(limit_key(ip("::ffff:203.0.113.7"), 64), "203.0.113.7");
+        let a = limit_key(ip("2001:db8:1:2:aaaa::1"), 64);
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, limit_key(ip("2001:db8:1:2:ffff:1:2:3"), 64));
+        assert_ne!(a, limit_key(ip("2001:db8:1:3::1"), 64));
+        assert_eq!(limit_key(ip("2001:db8:1:2::1"), 48), "2001:db8:1::/48");
+        assert_eq!(limit_key(ip("2001:db8::1"), 128), "2001:db8::1/128");
+    }
 
     #[test]
     fn without_a_header_the_peer_is_the_client() {

@@ -108,6 +108,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Bearer token that opens `/metrics` from anywhere; empty: loopback clients only.
     pub metrics_token: String,
+    /// Rate limits and lock-outs count an IPv6 client by this prefix of its address (a
+    /// household or a server usually holds a whole /64 and can rotate inside it).
+    pub ipv6_client_prefix: u8,
 }
 
 impl Config {
@@ -201,6 +204,8 @@ impl Config {
                 .parse("api_address_rate_limit", |v| parse_int_in(v, 1, 1_000_000))?
                 as u32,
             trusted_proxies: layers.parse("trusted_proxies", parse_network_list)?,
+            ipv6_client_prefix: layers.parse("ipv6_client_prefix", |v| parse_int_in(v, 32, 128))?
+                as u8,
             metrics_token: layers.parse("metrics_token", |v| {
                 if v.chars().all(|c| c.is_ascii_graphic()) && v.len() <= 200 {
                     Ok(v.to_string())
@@ -306,6 +311,7 @@ impl Config {
                         .join(", ")
                 ),
             ),
+            ("ipv6_client_prefix", self.ipv6_client_prefix.to_string()),
             (
                 "metrics_token",
                 quoted(if self.metrics_token.is_empty() {
@@ -485,6 +491,11 @@ const KEYS: &[Key] = &[
         name: "trusted_proxies",
         allowed: "a list of IP addresses or CIDR networks, e.g. 127.0.0.1, 10.0.0.0/8",
         default: "",
+    },
+    Key {
+        name: "ipv6_client_prefix",
+        allowed: "a prefix length from 32 to 128",
+        default: "64",
     },
     Key {
         name: "metrics_token",

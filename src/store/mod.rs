@@ -1,7 +1,8 @@
 //! The SQLite store: the only place SQL lives.
 //!
 //! One file per aggregate ([`photos`], [`addresses`], [`users`] with their sessions,
-//! [`tokens`]), [`stats`] for the probes and metrics, plus [`changes`], which tells the hot
+//! [`tokens`]), [`stats`] for the probes and metrics, [`throttles`] for rate limits that hold
+//! across processes, plus [`changes`], which tells the hot
 //! path cheaply whether anyone (this process or an operator's `cameo add` in another) has
 //! written since it last looked. Functions take `&SqlitePool`, so a second backend can sit
 //! behind the same signatures later.
@@ -14,6 +15,7 @@ pub mod export;
 pub mod photos;
 pub mod profiles;
 pub mod stats;
+pub mod throttles;
 pub mod tokens;
 pub mod users;
 
