@@ -29,6 +29,13 @@ pub enum AppError {
     Internal(String),
     #[error("the server is busy; try again shortly")]
     Busy,
+    /// Too much work of one kind is under way (password hashing, image decoding): 503 with
+    /// `Retry-After` seconds, so clients back off instead of piling on.
+    #[error("{reason}")]
+    Overloaded { reason: String, retry_after: u64 },
+    /// One client (or account, or recipient) used up a rate limit: 429 with `Retry-After`.
+    #[error("{reason}")]
+    Throttled { reason: String, retry_after: u64 },
     /// A page that needs a logged-in account: answered with a redirect to the login page.
     #[error("please log in")]
     LoginRequired,
@@ -61,7 +68,8 @@ impl AppError {
             AppError::Database(_) | AppError::Migration(_) | AppError::Internal(_) => {
                 "internal_error"
             }
-            AppError::Busy => "busy",
+            AppError::Busy | AppError::Overloaded { .. } => "busy",
+            AppError::Throttled { .. } => "rate_limit_exceeded",
             AppError::LoginRequired => "login_required",
             AppError::Forbidden(_) => "forbidden",
             AppError::TooManyRequests(_) => "rate_limit_exceeded",
@@ -74,11 +82,25 @@ impl AppError {
 }
 
 impl AppError {
+    /// Seconds a client should wait before trying again, for 429 and 503 answers.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Busy => Some(1),
+            AppError::Overloaded { retry_after, .. } | AppError::Throttled { retry_after, .. } => {
+                Some((*retry_after).max(1))
+            }
+            _ => None,
+        }
+    }
+
     /// What a client is told: the reason for a 4xx, a generic line for a 5xx fault (whose
     /// cause is logged here instead). Provider failures are the client's business: shown.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Busy | AppError::BadGateway(_) | AppError::GatewayTimeout(_) => {
+            AppError::Busy
+            | AppError::Overloaded { .. }
+            | AppError::BadGateway(_)
+            | AppError::GatewayTimeout(_) => {
                 self.to_string()
             }
             _ if self.status_code().is_server_error() => {
@@ -102,7 +124,8 @@ impl ResponseError for AppError {
             AppError::Database(_) | AppError::Migration(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy | AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -121,7 +144,11 @@ impl ResponseError for AppError {
                 .finish();
         }
         let body = self.public_message();
-        HttpResponse::build(status)
+        let mut response = HttpResponse::build(status);
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        response
             .insert_header((
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
