@@ -100,9 +100,7 @@ impl AppError {
             AppError::Busy
             | AppError::Overloaded { .. }
             | AppError::BadGateway(_)
-            | AppError::GatewayTimeout(_) => {
-                self.to_string()
-            }
+            | AppError::GatewayTimeout(_) => self.to_string(),
             _ if self.status_code().is_server_error() => {
                 let error = self.to_string();
                 let error = crate::observe::mask_emails_in(&error);

@@ -79,8 +79,9 @@ impl Application {
         let pool = store::open(&database).await?;
         let changes = ChangeWatch::open(&database);
         let config = Arc::new(config);
-        let state = AppState::new(config.clone(), pool.clone(), changes)?;
+        let state = AppState::new(config.clone(), pool.clone(), changes).await?;
         let state = routes::Data::new(state);
+        avatar::lookup::follow(Arc::downgrade(&state.clone().into_inner()));
 
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let server = actix_web::HttpServer::new(move || {

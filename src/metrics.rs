@@ -302,6 +302,7 @@ pub async fn scrape(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
     state.metrics.write(&mut out);
     write_render(&mut out, &state).await;
     write_fallback(&mut out, state.gravatar.metrics());
+    write_lookup(&mut out, &state.lookup);
     write_stored(&mut out, &state).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -367,6 +368,53 @@ fn write_fallback(out: &mut Exposition, fallback: &FallbackMetrics) {
             &[("outcome", outcome)],
             counter.get() as f64,
         );
+    }
+}
+
+/// How digests were looked up: from memory, the filter or the database, and the change feed.
+fn write_lookup(out: &mut Exposition, lookup: &crate::avatar::lookup::PhotoLookup) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let metrics = &lookup.metrics;
+    for (name, help, kind, value) in [
+        (
+            "cameo_lookup_filtered_misses_total",
+            "Misses answered by the in-memory filter of served digests, without SQL.",
+            Kind::Counter,
+            metrics.filtered_misses.load(Relaxed) as f64,
+        ),
+        (
+            "cameo_lookup_database_reads_total",
+            "Digest lookups that read the database.",
+            Kind::Counter,
+            metrics.database_reads.load(Relaxed) as f64,
+        ),
+        (
+            "cameo_feed_evictions_total",
+            "Remembered answers evicted because the change feed named their digest.",
+            Kind::Counter,
+            metrics.evictions.load(Relaxed) as f64,
+        ),
+        (
+            "cameo_feed_start_overs_total",
+            "Times this server fell behind the trimmed change feed and forgot every answer.",
+            Kind::Counter,
+            metrics.start_overs.load(Relaxed) as f64,
+        ),
+        (
+            "cameo_feed_sequence",
+            "The last change-feed sequence number applied.",
+            Kind::Gauge,
+            lookup.applied() as f64,
+        ),
+        (
+            "cameo_lookup_filter_bytes",
+            "Bytes held by the filter of served digests (0 while it is built).",
+            Kind::Gauge,
+            lookup.filter_bytes() as f64,
+        ),
+    ] {
+        out.family(name, help, kind);
+        out.sample(name, &[], value);
     }
 }
 

@@ -43,7 +43,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
+    pub async fn new(
         config: Arc<Config>,
         pool: SqlitePool,
         changes: ChangeWatch,
@@ -69,7 +69,7 @@ impl AppState {
                 server_default: config.default_style,
                 trusted_default_hosts: config.trusted_default_hosts.clone(),
             },
-            lookup: PhotoLookup::new(pool.clone(), changes),
+            lookup: PhotoLookup::new(pool.clone(), changes).await?,
             renderer: Renderer::new(
                 pool.clone(),
                 config.render_cache_bytes,

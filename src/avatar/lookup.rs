@@ -1,58 +1,300 @@
-//! Digest → photo, answered from memory while the database is unchanged.
+//! Digest → photo, answered from memory and kept exact by the change feed.
 //!
-//! Each cached answer is tagged with the [`ChangeWatch`] token read *before* its query ran,
-//! and is used only while the token is still the same. So a commit by any process (an
-//! operator's `cameo add` against the live server) makes every older answer unusable at
-//! once, and an answer can never be newer-tagged than the data it saw.
+//! - Remembered answers (hits and misses) stay valid until the change feed names their
+//!   digest: a write anywhere else (a session, a login, a token, another person's photo)
+//!   evicts nothing.
+//! - Whether anyone committed at all is read from the WAL index ([`ChangeWatch`], about a
+//!   microsecond); only then is the feed asked what changed, by one request at a time, and
+//!   the others wait for that catch-up, so a write from any process (an operator's
+//!   `cameo add`) is served by the next request.
+//! - A [`ServedFilter`] of every served digest answers most misses without SQL. It is built
+//!   in the background at start (the server answers through the database meanwhile) and
+//!   grows with the feed; a reader that fell behind the feed's trimmed tail starts over:
+//!   forgets every answer and rebuilds the filter.
+//!
+//! The race between a database read and a catch-up is closed with the applied sequence: an
+//! answer is remembered only if no catch-up happened while it was read, and a catch-up
+//! publishes its new sequence before it evicts.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use sqlx::SqlitePool;
 
+use super::served_filter::ServedFilter;
 use crate::identity::Digest;
 use crate::store::changes::ChangeWatch;
+use crate::store::feed::{self, Catchup};
 use crate::store::photos::{self, PhotoRef};
 
 /// Memory budget for remembered answers (hits and misses alike). Each entry is weighed at
 /// its measured cost in moka (key, value, the shared `PhotoRef` and the cache's own
-/// bookkeeping, about 600 bytes), so 8 MiB holds roughly 14 000 digests: plenty for the hot
-/// set, and small enough that the whole server stays under 100 MB with the default render
-/// cache (issue 5's load target).
+/// bookkeeping, about 600 bytes), so 8 MiB holds roughly 14 000 digests.
 const BUDGET_BYTES: u64 = 8 * 1024 * 1024;
 const ENTRY_WEIGHT: u32 = 600;
+/// Most changes applied one by one; a reader further behind starts over.
+const CATCHUP_PAGE: u32 = 10_000;
+/// How often the follower looks for writes when no request does (purges, filter).
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
+/// Feed rows are kept this long (and at least [`KEEP_ROWS`] of them) for readers that
+/// were away; older ones are trimmed.
+const KEEP_SECS: i64 = 24 * 3600;
+const KEEP_ROWS: i64 = 100_000;
+const TRIM_EVERY: Duration = Duration::from_secs(600);
 
 type Answer = Option<Arc<PhotoRef>>;
+/// Hears of the digests each applied batch of the feed named.
+type ChangeListener = Box<dyn Fn(&[Digest]) + Send + Sync>;
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct LookupMetrics {
+    /// Misses answered by the filter alone.
+    pub filtered_misses: AtomicU64,
+    /// Lookups that went to the database.
+    pub database_reads: AtomicU64,
+    /// Digests evicted because the feed named them.
+    pub evictions: AtomicU64,
+    /// Times a reader had to forget everything (fell behind the trimmed tail).
+    pub start_overs: AtomicU64,
+}
 
 pub struct PhotoLookup {
     pool: SqlitePool,
     changes: ChangeWatch,
-    answers: moka::sync::Cache<Digest, (u64, Answer)>,
+    answers: moka::sync::Cache<Digest, Answer>,
+    /// The last feed sequence applied to `answers` and the filter.
+    applied: AtomicI64,
+    /// The WAL-index token read before the last catch-up.
+    seen_token: AtomicU64,
+    /// One catch-up at a time; the others wait for it.
+    catching_up: tokio::sync::Mutex<()>,
+    filter: RwLock<Option<Arc<ServedFilter>>>,
+    /// While a filter is being built: digests the feed named meanwhile, added once it is.
+    pending: std::sync::Mutex<Option<Vec<Digest>>>,
+    building: AtomicBool,
+    /// Told of every digest the feed names (CDN purges); set once at start.
+    on_change: std::sync::OnceLock<ChangeListener>,
+    pub metrics: LookupMetrics,
 }
 
 impl PhotoLookup {
-    pub fn new(pool: SqlitePool, changes: ChangeWatch) -> PhotoLookup {
-        PhotoLookup {
+    /// A lookup positioned at the feed's current head (nothing is remembered yet, so
+    /// nothing older can be stale).
+    pub async fn new(pool: SqlitePool, changes: ChangeWatch) -> Result<PhotoLookup, sqlx::Error> {
+        let token = changes.token();
+        let head = feed::head(&pool).await?;
+        Ok(PhotoLookup {
             pool,
             changes,
             answers: moka::sync::Cache::builder()
                 .max_capacity(BUDGET_BYTES)
                 .weigher(|_, _| ENTRY_WEIGHT)
                 .build(),
-        }
+            applied: AtomicI64::new(head),
+            seen_token: AtomicU64::new(token),
+            catching_up: tokio::sync::Mutex::new(()),
+            filter: RwLock::new(None),
+            pending: std::sync::Mutex::new(None),
+            building: AtomicBool::new(false),
+            on_change: std::sync::OnceLock::new(),
+            metrics: LookupMetrics::default(),
+        })
     }
 
     /// The photo currently served for `digest`, if any.
     pub async fn photo_for(&self, digest: &Digest) -> Result<Answer, sqlx::Error> {
-        let token = self.changes.token();
-        if let Some((seen, answer)) = self.answers.get(digest)
-            && seen == token
-        {
+        self.catch_up_if_written().await?;
+        if let Some(answer) = self.answers.get(digest) {
             return Ok(answer);
         }
+        if self
+            .current_filter()
+            .is_some_and(|f| !f.may_contain(digest))
+        {
+            self.metrics.filtered_misses.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        self.metrics.database_reads.fetch_add(1, Ordering::Relaxed);
+        let applied = self.applied.load(Ordering::SeqCst);
         let answer = photos::photo_for_digest(&self.pool, digest)
             .await?
             .map(Arc::new);
-        self.answers.insert(*digest, (token, answer.clone()));
+        self.answers.insert(*digest, answer.clone());
+        // A catch-up that ran during the read may have evicted before this insert: then the
+        // answer may be older than the feed, and is not kept.
+        if self.applied.load(Ordering::SeqCst) != applied {
+            self.answers.invalidate(digest);
+        }
         Ok(answer)
     }
+
+    /// Bytes held by the served-digest filter (0 while it is being built).
+    pub fn filter_bytes(&self) -> usize {
+        self.current_filter().map_or(0, |f| f.byte_size())
+    }
+
+    /// The feed sequence applied so far.
+    pub fn applied(&self) -> i64 {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    fn current_filter(&self) -> Option<Arc<ServedFilter>> {
+        self.filter
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Has `listener` told of every digest the feed names from now on (once; later calls
+    /// are ignored).
+    pub fn on_change(&self, listener: impl Fn(&[Digest]) + Send + Sync + 'static) {
+        let _ = self.on_change.set(Box::new(listener));
+    }
+
+    /// Applies the feed if anyone committed since the last look.
+    pub async fn catch_up_if_written(&self) -> Result<(), sqlx::Error> {
+        if self.changes.token() == self.seen_token.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let _one_at_a_time = self.catching_up.lock().await;
+        // Read before the feed query: a commit after this read changes the token again.
+        let token = self.changes.token();
+        if token == self.seen_token.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        match feed::changes_since(&self.pool, self.applied(), CATCHUP_PAGE).await? {
+            Catchup::Changes { digests, head } => {
+                self.applied.store(head, Ordering::SeqCst);
+                for digest in &digests {
+                    self.answers.invalidate(digest);
+                    self.note_in_filter(digest);
+                }
+                self.metrics
+                    .evictions
+                    .fetch_add(digests.len() as u64, Ordering::Relaxed);
+                if let Some(listener) = self.on_change.get()
+                    && !digests.is_empty()
+                {
+                    listener(&digests);
+                }
+            }
+            Catchup::StartOver { head } => {
+                self.applied.store(head, Ordering::SeqCst);
+                self.answers.invalidate_all();
+                self.metrics.start_overs.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("fell behind the change feed: every remembered answer dropped");
+                self.discard_filter();
+            }
+        }
+        self.seen_token.store(token, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn note_in_filter(&self, digest: &Digest) {
+        if let Some(filter) = self.current_filter() {
+            filter.insert(digest);
+        }
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(pending) = pending.as_mut() {
+            pending.push(*digest);
+        }
+    }
+
+    fn discard_filter(&self) {
+        *self
+            .filter
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// Builds the filter from every served digest, streamed from the database. Digests the
+    /// feed names while it runs are collected and added before it is used.
+    pub async fn build_filter(&self) -> Result<(), sqlx::Error> {
+        if self.building.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        *self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Vec::new());
+        let built = self.read_served_digests().await;
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        let result = built.map(|filter| {
+            for digest in &pending {
+                filter.insert_built(digest);
+            }
+            *self
+                .filter
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(filter));
+        });
+        self.building.store(false, Ordering::SeqCst);
+        result
+    }
+
+    async fn read_served_digests(&self) -> Result<ServedFilter, sqlx::Error> {
+        let expected = photos::served_digest_count(&self.pool).await?;
+        // Room for growth: the filter is rebuilt when the set has doubled.
+        let filter = ServedFilter::with_capacity(expected.max(1) * 2);
+        let mut rows = photos::served_digests(&self.pool);
+        while let Some(hex) = rows.try_next().await? {
+            if let Ok(digest) = Digest::parse_hex(&hex) {
+                filter.insert_built(&digest);
+            }
+        }
+        Ok(filter)
+    }
+
+    fn filter_wants_building(&self) -> bool {
+        !self.building.load(Ordering::SeqCst)
+            && self.current_filter().is_none_or(|f| f.wants_rebuild())
+    }
+}
+
+/// Follows the feed in the background while the server's state lives: builds the filter,
+/// applies writes that no request has noticed yet (so change listeners hear of them within
+/// [`FOLLOW_INTERVAL`]), rebuilds the filter when it has filled up, and trims old feed rows.
+pub fn follow(state: Weak<crate::state::AppState>) {
+    tokio::spawn(async move {
+        let mut last_trim = tokio::time::Instant::now();
+        let mut interval = tokio::time::interval(FOLLOW_INTERVAL);
+        loop {
+            interval.tick().await;
+            let Some(state) = state.upgrade() else {
+                return;
+            };
+            let lookup = &state.lookup;
+            if lookup.filter_wants_building() {
+                let started = std::time::Instant::now();
+                match lookup.build_filter().await {
+                    Ok(()) => tracing::info!(
+                        bytes = lookup.filter_bytes(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "served-digest filter built"
+                    ),
+                    Err(error) => tracing::warn!(%error, "building the served-digest filter"),
+                }
+            }
+            if let Err(error) = lookup.catch_up_if_written().await {
+                tracing::warn!(%error, "following the change feed");
+            }
+            if last_trim.elapsed() >= TRIM_EVERY {
+                last_trim = tokio::time::Instant::now();
+                if let Err(error) = feed::trim(&state.pool, KEEP_SECS, KEEP_ROWS).await {
+                    tracing::warn!(%error, "trimming the change feed");
+                }
+            }
+        }
+    });
 }

@@ -12,6 +12,7 @@ pub mod api_tokens;
 pub mod backup;
 pub mod changes;
 pub mod export;
+pub mod feed;
 pub mod photos;
 pub mod profiles;
 pub mod stats;

@@ -152,7 +152,14 @@ mod tests {
         hit(&pool, "login", "a", 5, 60).await.unwrap();
         assert_eq!(hit(&pool, "signup", "a", 5, 60).await.unwrap().hits, 1);
         assert_eq!(hit(&pool, "login", "b", 5, 60).await.unwrap().hits, 1);
-        assert_eq!(peek(&pool, "login", "a", 5, 60).await.unwrap().unwrap().hits, 2);
+        assert_eq!(
+            peek(&pool, "login", "a", 5, 60)
+                .await
+                .unwrap()
+                .unwrap()
+                .hits,
+            2
+        );
         clear(&pool, "login", "a").await.unwrap();
         assert_eq!(peek(&pool, "login", "a", 5, 60).await.unwrap(), None);
     }

@@ -202,3 +202,20 @@ pub fn temp_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).expect("write file");
     path
 }
+
+impl TestApp {
+    /// The value of one series in `/metrics` (`name` or `name{labels}`), 0 when absent.
+    pub async fn metric(&self, name_and_labels: &str) -> f64 {
+        let text = self.get("/metrics").await.text().await.expect("metrics");
+        series(&text, name_and_labels).unwrap_or(0.0)
+    }
+}
+
+/// The value of one exact series (`name` or `name{labels}`) of a metrics text, or None when
+/// it is absent.
+pub fn series(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(name_and_labels)?.strip_prefix(' ')?;
+        Some(value.parse().expect("a number"))
+    })
+}

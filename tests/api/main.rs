@@ -8,6 +8,7 @@ mod avatar_photos;
 mod backup;
 mod bad_input;
 mod browser;
+mod change_feed;
 mod chromium;
 mod cli;
 mod crash;

@@ -21,14 +21,6 @@ async fn metrics_text(app: &TestApp) -> String {
     response.text().await.expect("metrics text")
 }
 
-/// The value of one exact series (`name` or `name{labels}`), or None when it is absent.
-fn series(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let value = line.strip_prefix(name_and_labels)?.strip_prefix(' ')?;
-        Some(value.parse().expect("a number"))
-    })
-}
-
 fn requests_total(text: &str, route: &str, status: u16) -> f64 {
     series(
         text,
@@ -56,7 +48,9 @@ async fn readyz_is_503_when_the_database_is_closed() {
         .await
         .expect("database");
     let changes = ChangeWatch::open(&config.database_path());
-    let state = AppState::new(Arc::new(config), pool.clone(), changes).expect("state");
+    let state = AppState::new(Arc::new(config), pool.clone(), changes)
+        .await
+        .expect("state");
     pool.close().await;
     let service = actix_test::init_service(
         App::new()
