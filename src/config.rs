@@ -68,6 +68,10 @@ pub struct Config {
     pub max_size: u32,
     pub default_style: DefaultStyle,
     pub cache_max_age: u32,
+    /// `stale-while-revalidate` seconds of avatar responses (0: left out).
+    pub cache_stale_while_revalidate: u32,
+    /// `stale-if-error` seconds of avatar responses (0: left out).
+    pub cache_stale_if_error: u32,
     pub render_cache_bytes: u64,
     pub trusted_default_hosts: Vec<String>,
     pub max_upload_bytes: u64,
@@ -114,6 +118,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// `Cache-Control` of avatar responses: `public, max-age=N` and the stale allowances.
+    pub fn avatar_cache_control(&self) -> String {
+        let mut value = format!("public, max-age={}", self.cache_max_age);
+        for (directive, seconds) in [
+            ("stale-while-revalidate", self.cache_stale_while_revalidate),
+            ("stale-if-error", self.cache_stale_if_error),
+        ] {
+            if seconds > 0 {
+                value.push_str(&format!(", {directive}={seconds}"));
+            }
+        }
+        value
+    }
+
     /// The SQLite file inside the data directory.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("cameo.db")
@@ -147,6 +165,12 @@ impl Config {
             max_size: layers.parse("max_size", |v| parse_int_in(v, 1, 2048))? as u32,
             default_style: layers.parse("default_style", parse_default_style)?,
             cache_max_age: layers.parse("cache_max_age", |v| parse_int_in(v, 0, 31_536_000))?
+                as u32,
+            cache_stale_while_revalidate: layers.parse("cache_stale_while_revalidate", |v| {
+                parse_int_in(v, 0, 31_536_000)
+            })? as u32,
+            cache_stale_if_error: layers
+                .parse("cache_stale_if_error", |v| parse_int_in(v, 0, 31_536_000))?
                 as u32,
             render_cache_bytes: layers
                 .parse("render_cache_bytes", |v| parse_byte_size_in(v, 0, 64 << 30))?,
@@ -243,6 +267,14 @@ impl Config {
             ("max_size", self.max_size.to_string()),
             ("default_style", quoted(&self.default_style.to_string())),
             ("cache_max_age", self.cache_max_age.to_string()),
+            (
+                "cache_stale_while_revalidate",
+                self.cache_stale_while_revalidate.to_string(),
+            ),
+            (
+                "cache_stale_if_error",
+                self.cache_stale_if_error.to_string(),
+            ),
             ("render_cache_bytes", self.render_cache_bytes.to_string()),
             (
                 "trusted_default_hosts",
@@ -371,6 +403,16 @@ const KEYS: &[Key] = &[
         name: "cache_max_age",
         allowed: "seconds, 0 to 31536000",
         default: "300",
+    },
+    Key {
+        name: "cache_stale_while_revalidate",
+        allowed: "seconds, 0 to 31536000",
+        default: "3600",
+    },
+    Key {
+        name: "cache_stale_if_error",
+        allowed: "seconds, 0 to 31536000",
+        default: "86400",
     },
     Key {
         name: "render_cache_bytes",
@@ -825,6 +867,10 @@ mod tests {
         assert_eq!(config.max_size, 512);
         assert_eq!(config.default_style, DefaultStyle::Style(Style::Mp));
         assert_eq!(config.cache_max_age, 300);
+        assert_eq!(
+            config.avatar_cache_control(),
+            "public, max-age=300, stale-while-revalidate=3600, stale-if-error=86400"
+        );
         assert_eq!(config.render_cache_bytes, 64 << 20);
         assert_eq!(config.max_upload_bytes, 10_000_000);
         assert_eq!(config.base_url, "http://127.0.0.1:8080");

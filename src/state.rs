@@ -27,7 +27,7 @@ pub struct AppState {
     pub rules: RequestRules,
     pub lookup: PhotoLookup,
     pub renderer: Renderer,
-    /// `public, max-age=N`, built once.
+    /// `public, max-age=N, stale-while-revalidate=…, stale-if-error=…`, built once.
     pub cache_control: HeaderValue,
     pub outbound: Outbound,
     pub federation: Federation,
@@ -51,9 +51,8 @@ impl AppState {
         let outbound = Outbound::new(config.gravatar_timeout, config.allow_private_probe)
             .map_err(AppError::Internal)?;
         let federation = Federation::new(&config, outbound.clone()).map_err(AppError::Internal)?;
-        let cache_control =
-            HeaderValue::from_str(&format!("public, max-age={}", config.cache_max_age))
-                .expect("digits make a valid header value");
+        let cache_control = HeaderValue::from_str(&config.avatar_cache_control())
+            .expect("digits make a valid header value");
         Ok(AppState {
             mailer: Mailer::from_config(&config).map_err(AppError::Internal)?,
             // 20 failures per client address or 5 per account in 15 minutes lock that key out.

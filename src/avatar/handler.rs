@@ -28,14 +28,20 @@ pub async fn get_avatar(
         let format = avatar.format.unwrap_or(photo.format);
         let rendition = state.renderer.photo(&photo, avatar.size, format).await?;
         let modified_at = Some(photo.modified_at);
-        return Ok(image_response(&request, &state, &rendition, modified_at));
+        return Ok(image_response(
+            &request,
+            &state,
+            &avatar,
+            &rendition,
+            modified_at,
+        ));
     }
     if !avatar.force_default {
         match state.gravatar.plan(&avatar) {
-            FallbackPlan::Redirect(url) => return Ok(redirect(&state, &url)),
+            FallbackPlan::Redirect(url) => return Ok(redirect(&state, &avatar, &url)),
             FallbackPlan::Proxy => {
                 if let Some(rendition) = state.gravatar.proxy(&avatar).await {
-                    return Ok(image_response(&request, &state, &rendition, None));
+                    return Ok(image_response(&request, &state, &avatar, &rendition, None));
                 }
             }
             FallbackPlan::Skip => {}
@@ -87,33 +93,42 @@ async fn serve_default(
     avatar: &AvatarRequest,
 ) -> Result<HttpResponse, AppError> {
     match &avatar.default {
-        DefaultAction::NotFound => Ok(with_common_headers(HttpResponse::NotFound(), state)
+        DefaultAction::NotFound => Ok(with_common_headers(HttpResponse::NotFound(), state, avatar)
             .content_type("text/plain; charset=utf-8")
             .body("no avatar for this hash\n")),
-        DefaultAction::Redirect(url) => Ok(redirect(state, url)),
+        DefaultAction::Redirect(url) => Ok(redirect(state, avatar, url)),
         DefaultAction::Draw(style) => {
             let format = avatar.format.unwrap_or(PhotoFormat::Png);
             let rendition = state
                 .renderer
                 .generated(*style, avatar.digest, avatar.size, format)
                 .await?;
-            Ok(image_response(request, state, &rendition, None))
+            Ok(image_response(request, state, avatar, &rendition, None))
         }
     }
 }
 
-fn redirect(state: &AppState, url: &str) -> HttpResponse {
-    with_common_headers(HttpResponse::Found(), state)
+fn redirect(state: &AppState, avatar: &AvatarRequest, url: &str) -> HttpResponse {
+    with_common_headers(HttpResponse::Found(), state, avatar)
         .insert_header((header::LOCATION, url))
         .finish()
 }
 
+/// What every answer for an avatar URL carries, the 404 of `d=404` and redirects included:
+/// caching rules, CORS, and the hash as a surrogate key (`Surrogate-Key` for Fastly and
+/// Varnish-style caches, `Cache-Tag` for Cloudflare and others), so a CDN can purge exactly
+/// one person's answers when the change feed names their digests.
 fn with_common_headers(
     mut builder: actix_web::HttpResponseBuilder,
     state: &AppState,
+    avatar: &AvatarRequest,
 ) -> actix_web::HttpResponseBuilder {
+    let key = HeaderValue::from_str(&avatar.digest.to_hex())
+        .unwrap_or_else(|_| HeaderValue::from_static("avatar"));
     builder
         .insert_header((header::CACHE_CONTROL, state.cache_control.clone()))
+        .insert_header(("surrogate-key", key.clone()))
+        .insert_header(("cache-tag", key))
         .insert_header((
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
@@ -129,6 +144,7 @@ fn with_common_headers(
 fn image_response(
     request: &HttpRequest,
     state: &AppState,
+    avatar: &AvatarRequest,
     rendition: &Rendition,
     modified_at: Option<i64>,
 ) -> HttpResponse {
@@ -139,7 +155,7 @@ fn image_response(
     } else {
         HttpResponse::Ok()
     };
-    let mut builder = with_common_headers(builder, state);
+    let mut builder = with_common_headers(builder, state, avatar);
     builder.insert_header((header::ETAG, rendition.etag.clone()));
     if let Some(value) = last_modified {
         builder.insert_header((header::LAST_MODIFIED, value));

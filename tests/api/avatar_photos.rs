@@ -145,7 +145,10 @@ async fn responses_carry_cache_and_cors_headers_and_etag_gives_304() {
         .await;
     let hash = md5_of("etag@example.org");
     let response = app.get(&format!("/avatar/{hash}?s=30")).await;
-    assert_eq!(header(&response, "cache-control"), "public, max-age=300");
+    assert_eq!(
+        header(&response, "cache-control"),
+        "public, max-age=300, stale-while-revalidate=3600, stale-if-error=86400"
+    );
     assert_eq!(header(&response, "access-control-allow-origin"), "*");
     assert_eq!(header(&response, "x-content-type-options"), "nosniff");
     assert!(!header(&response, "last-modified").is_empty());
@@ -173,6 +176,7 @@ async fn responses_carry_cache_and_cors_headers_and_etag_gives_304() {
         .unwrap();
     assert_eq!(revalidated.status(), 304);
     assert_eq!(header(&revalidated, "etag"), etag);
+    assert_eq!(header(&revalidated, "surrogate-key"), hash);
     assert!(revalidated.bytes().await.unwrap().is_empty());
 
     let stale = app
@@ -187,11 +191,55 @@ async fn responses_carry_cache_and_cors_headers_and_etag_gives_304() {
 
 #[tokio::test]
 async fn configured_cache_max_age_is_used() {
-    let app = spawn_app_with(|c| c.cache_max_age = 3600).await;
+    let app = spawn_app_with(|c| {
+        c.cache_max_age = 3600;
+        c.cache_stale_while_revalidate = 0;
+        c.cache_stale_if_error = 600;
+    })
+    .await;
     let response = app
         .get(&format!("/avatar/{}", md5_of("nobody@example.org")))
         .await;
-    assert_eq!(header(&response, "cache-control"), "public, max-age=3600");
+    assert_eq!(
+        header(&response, "cache-control"),
+        "public, max-age=3600, stale-if-error=600"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_names_its_hash_for_cdn_purges() {
+    let app = spawn_app_with(|c| c.trusted_default_hosts = vec!["example.com".into()]).await;
+    app.add_photo("tagged@example.org", &png(&solid_photo(50, RED)))
+        .await;
+    let (md5, sha256) = (
+        md5_of("tagged@example.org"),
+        sha256_of("tagged@example.org"),
+    );
+    let nobody = sha256_of("nobody@example.org");
+    for (path, status, key) in [
+        (format!("/avatar/{md5}"), 200, &md5),
+        (format!("/avatar/{sha256}.webp?s=20"), 200, &sha256),
+        (
+            format!("/avatar/{}?f=y&d=identicon", md5.to_uppercase()),
+            200,
+            &md5,
+        ),
+        (format!("/avatar/{nobody}?d=404"), 404, &nobody),
+        (
+            format!("/avatar/{nobody}?d=https://example.com/x.png"),
+            302,
+            &nobody,
+        ),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), status, "{path}");
+        assert_eq!(&header(&response, "surrogate-key"), key, "{path}");
+        assert_eq!(&header(&response, "cache-tag"), key, "{path}");
+        assert!(
+            header(&response, "cache-control").contains("stale-while-revalidate=3600"),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
