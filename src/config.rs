@@ -115,6 +115,12 @@ pub struct Config {
     /// Rate limits and lock-outs count an IPv6 client by this prefix of its address (a
     /// household or a server usually holds a whole /64 and can rotate inside it).
     pub ipv6_client_prefix: u8,
+    /// Where changed avatars are announced for CDN purges ("" = nowhere).
+    pub purge_url: String,
+    /// Sent as `Authorization: Bearer …` with each purge ("" = none). Never printed.
+    pub purge_token: String,
+    /// Sizes whose `?s=` URLs a purge lists besides the bare avatar URL.
+    pub purge_sizes: Vec<u32>,
 }
 
 impl Config {
@@ -230,6 +236,35 @@ impl Config {
             trusted_proxies: layers.parse("trusted_proxies", parse_network_list)?,
             ipv6_client_prefix: layers.parse("ipv6_client_prefix", |v| parse_int_in(v, 32, 128))?
                 as u8,
+            purge_url: layers.parse("purge_url", |v| {
+                if v.is_empty() {
+                    Ok(String::new())
+                } else {
+                    parse_base_url(v)
+                }
+            })?,
+            purge_token: layers.parse("purge_token", |v| {
+                if v.chars().all(|c| c.is_ascii_graphic()) && v.len() <= 512 {
+                    Ok(v.to_string())
+                } else {
+                    Err("printable ASCII without spaces, at most 512 characters".into())
+                }
+            })?,
+            purge_sizes: layers.parse("purge_sizes", |v| {
+                let sizes: Result<Vec<u32>, String> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .map(|part| parse_int_in(part, 1, 2048).map(|n| n as u32))
+                    .collect();
+                sizes.and_then(|sizes| {
+                    if sizes.len() <= 32 {
+                        Ok(sizes)
+                    } else {
+                        Err("at most 32 sizes".into())
+                    }
+                })
+            })?,
             metrics_token: layers.parse("metrics_token", |v| {
                 if v.chars().all(|c| c.is_ascii_graphic()) && v.len() <= 200 {
                     Ok(v.to_string())
@@ -344,6 +379,26 @@ impl Config {
                 ),
             ),
             ("ipv6_client_prefix", self.ipv6_client_prefix.to_string()),
+            ("purge_url", quoted(&self.purge_url)),
+            (
+                "purge_token",
+                quoted(if self.purge_token.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                }),
+            ),
+            (
+                "purge_sizes",
+                format!(
+                    "[{}]",
+                    self.purge_sizes
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
             (
                 "metrics_token",
                 quoted(if self.metrics_token.is_empty() {
@@ -538,6 +593,21 @@ const KEYS: &[Key] = &[
         name: "ipv6_client_prefix",
         allowed: "a prefix length from 32 to 128",
         default: "64",
+    },
+    Key {
+        name: "purge_url",
+        allowed: "empty (no purges) or an http(s) URL",
+        default: "",
+    },
+    Key {
+        name: "purge_token",
+        allowed: "empty or a token of printable ASCII (sent as a bearer token)",
+        default: "",
+    },
+    Key {
+        name: "purge_sizes",
+        allowed: "a list of sizes from 1 to 2048 (at most 32)",
+        default: "",
     },
     Key {
         name: "metrics_token",

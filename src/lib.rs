@@ -12,6 +12,7 @@
 //! - [`operator`]: what the CLI's commands do: `add`, `remove`, `list`, `import`, `token`,
 //!   `backup`/`restore` and `export`/`import-export`.
 //! - [`outbound`]: bounded, SSRF-safe outbound HTTP (Gravatar proxy, federation probes).
+//! - [`purge`]: tells a CDN's purge endpoint which avatars the change feed named.
 //! - [`web`]: the HTML pages: accounts, addresses, photo upload, tools.
 //! - [`mail`]: confirmation and reset mails over SMTP, or to the log.
 //! - [`gravatar`]: the fallback for misses: proxy, redirect or off.
@@ -39,6 +40,7 @@ pub mod metrics;
 pub mod observe;
 pub mod operator;
 pub mod outbound;
+pub mod purge;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -81,6 +83,11 @@ impl Application {
         let config = Arc::new(config);
         let state = AppState::new(config.clone(), pool.clone(), changes).await?;
         let state = routes::Data::new(state);
+        if let Some(purger) = state.purger.clone() {
+            state
+                .lookup
+                .on_change(move |digests| purger.changed(digests));
+        }
         avatar::lookup::follow(Arc::downgrade(&state.clone().into_inner()));
 
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());

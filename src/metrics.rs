@@ -303,6 +303,9 @@ pub async fn scrape(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
     write_render(&mut out, &state).await;
     write_fallback(&mut out, state.gravatar.metrics());
     write_lookup(&mut out, &state.lookup);
+    if let Some(purger) = &state.purger {
+        write_purge(&mut out, purger);
+    }
     write_stored(&mut out, &state).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -413,8 +416,47 @@ fn write_lookup(out: &mut Exposition, lookup: &crate::avatar::lookup::PhotoLooku
             lookup.filter_bytes() as f64,
         ),
     ] {
-        out.family(name, help, kind);
-        out.sample(name, &[], value);
+        out.single(name, help, kind, value);
+    }
+}
+
+/// What the CDN purger sent, gave up on, and holds.
+fn write_purge(out: &mut Exposition, purger: &crate::purge::Purger) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let metrics = &purger.metrics;
+    out.family(
+        "cameo_purge_requests_total",
+        "Purge requests, by outcome (failed: given up after every attempt).",
+        Kind::Counter,
+    );
+    for (outcome, counter) in [("sent", &metrics.sent), ("failed", &metrics.failed)] {
+        out.sample(
+            "cameo_purge_requests_total",
+            &[("outcome", outcome)],
+            counter.load(Relaxed) as f64,
+        );
+    }
+    for (name, help, kind, value) in [
+        (
+            "cameo_purge_keys_total",
+            "Digests announced in purge requests that were accepted.",
+            Kind::Counter,
+            metrics.keys.load(Relaxed) as f64,
+        ),
+        (
+            "cameo_purge_dropped_total",
+            "Digests dropped because too many purges were waiting.",
+            Kind::Counter,
+            metrics.dropped.load(Relaxed) as f64,
+        ),
+        (
+            "cameo_purge_pending",
+            "Digests waiting to be announced.",
+            Kind::Gauge,
+            purger.pending() as f64,
+        ),
+    ] {
+        out.single(name, help, kind, value);
     }
 }
 

@@ -40,6 +40,8 @@ pub struct AppState {
     pub api_lookups: LookupCache,
     /// The HTTP series of `/metrics` (the renderer and Gravatar keep their own).
     pub metrics: Metrics,
+    /// CDN purges of changed avatars, when `purge_url` is set.
+    pub purger: Option<Arc<crate::purge::Purger>>,
 }
 
 impl AppState {
@@ -61,6 +63,17 @@ impl AppState {
             api_limits: RateLimits::new(),
             api_lookups: LookupCache::new(),
             metrics: Metrics::new(),
+            purger: (!config.purge_url.is_empty()).then(|| {
+                crate::purge::Purger::start(
+                    crate::purge::PurgeTarget {
+                        url: config.purge_url.clone(),
+                        token: config.purge_token.clone(),
+                        base_url: config.base_url.clone(),
+                        sizes: config.purge_sizes.clone(),
+                    },
+                    outbound.upstream.clone(),
+                )
+            }),
             outbound,
             federation,
             rules: RequestRules {

@@ -39,6 +39,12 @@ impl Exposition {
         let _ = writeln!(self.text, "# TYPE {name} {}", kind.name());
     }
 
+    /// A family with one unlabelled sample.
+    pub fn single(&mut self, name: &str, help: &str, kind: Kind, value: f64) {
+        self.family(name, help, kind);
+        self.sample(name, &[], value);
+    }
+
     pub fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         self.text.push_str(name);
         self.labels(labels, None);
