@@ -117,6 +117,8 @@ pub struct Config {
     pub ipv6_client_prefix: u8,
     /// Where changed avatars are announced for CDN purges ("" = nowhere).
     pub purge_url: String,
+    /// Whose purge API `purge_url` speaks.
+    pub purge_format: crate::purge::PurgeFormat,
     /// Sent as `Authorization: Bearer …` with each purge ("" = none). Never printed.
     pub purge_token: String,
     /// Sizes whose `?s=` URLs a purge lists besides the bare avatar URL.
@@ -242,6 +244,9 @@ impl Config {
                 } else {
                     parse_base_url(v)
                 }
+            })?,
+            purge_format: layers.parse("purge_format", |v| {
+                crate::purge::PurgeFormat::parse(v).ok_or_else(String::new)
             })?,
             purge_token: layers.parse("purge_token", |v| {
                 if v.chars().all(|c| c.is_ascii_graphic()) && v.len() <= 512 {
@@ -380,6 +385,7 @@ impl Config {
             ),
             ("ipv6_client_prefix", self.ipv6_client_prefix.to_string()),
             ("purge_url", quoted(&self.purge_url)),
+            ("purge_format", quoted(self.purge_format.name())),
             (
                 "purge_token",
                 quoted(if self.purge_token.is_empty() {
@@ -598,6 +604,11 @@ const KEYS: &[Key] = &[
         name: "purge_url",
         allowed: "empty (no purges) or an http(s) URL",
         default: "",
+    },
+    Key {
+        name: "purge_format",
+        allowed: "cameo, cloudflare or fastly",
+        default: "cameo",
     },
     Key {
         name: "purge_token",

@@ -11,6 +11,10 @@
 //! bare avatar URL and one per `purge_sizes` entry, for caches that purge by URL. The bearer
 //! token (`purge_token`) goes in `Authorization` and is never logged.
 //!
+//! `purge_format` speaks two CDNs' own purge APIs directly instead: `cloudflare` (purge by
+//! cache tag: `{"tags": [...]}`, 30 a request, bearer token) and `fastly` (purge by surrogate
+//! key: the keys in a `Surrogate-Key` header, 256 a request, the token in `Fastly-Key`).
+//!
 //! Purges never delay a write: the feed's listener only adds digests to a bounded pending
 //! set; one background task sends them in batches (a short pause gathers a burst into one
 //! request), retries a failing endpoint a few times with growing pauses, then gives the
@@ -24,8 +28,6 @@ use std::time::Duration;
 
 use crate::identity::Digest;
 
-/// Digests sent in one request at most.
-const BATCH: usize = 500;
 /// Pause after the first change of a burst, so its other changes join the same request.
 const GATHER: Duration = Duration::from_millis(100);
 /// Digests waiting at most; more are dropped (and counted) rather than held without bound.
@@ -42,9 +44,49 @@ pub struct PurgeMetrics {
     pub dropped: AtomicU64,
 }
 
+/// Whose purge API the endpoint speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PurgeFormat {
+    /// Cameo's own JSON body (`keys` and `urls`), for a proxy or a small adapter.
+    Cameo,
+    /// Cloudflare's purge-by-tag API.
+    Cloudflare,
+    /// Fastly's purge-by-surrogate-key API.
+    Fastly,
+}
+
+impl PurgeFormat {
+    pub fn parse(name: &str) -> Option<PurgeFormat> {
+        match name {
+            "cameo" => Some(PurgeFormat::Cameo),
+            "cloudflare" => Some(PurgeFormat::Cloudflare),
+            "fastly" => Some(PurgeFormat::Fastly),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PurgeFormat::Cameo => "cameo",
+            PurgeFormat::Cloudflare => "cloudflare",
+            PurgeFormat::Fastly => "fastly",
+        }
+    }
+
+    /// Digests one request may name (the APIs' own limits).
+    fn batch(self) -> usize {
+        match self {
+            PurgeFormat::Cameo => 500,
+            PurgeFormat::Cloudflare => 30,
+            PurgeFormat::Fastly => 256,
+        }
+    }
+}
+
 /// Where and how purges go; built from the configuration.
 #[derive(Clone, Debug)]
 pub struct PurgeTarget {
+    pub format: PurgeFormat,
     pub url: String,
     pub token: String,
     pub base_url: String,
@@ -97,8 +139,9 @@ impl Purger {
 
     fn take_batch(&self) -> Vec<Digest> {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut batch = Vec::with_capacity(BATCH.min(pending.len()));
-        while batch.len() < BATCH {
+        let size = self.target.format.batch();
+        let mut batch = Vec::with_capacity(size.min(pending.len()));
+        while batch.len() < size {
             match pending.pop_first() {
                 Some(digest) => batch.push(digest),
                 None => break,
@@ -108,10 +151,19 @@ impl Purger {
     }
 
     async fn send(&self, batch: &[Digest]) -> Result<(), String> {
-        let body = purge_body(&self.target, batch);
-        let mut request = self.client.post(&self.target.url).json(&body);
-        if !self.target.token.is_empty() {
-            request = request.bearer_auth(&self.target.token);
+        let target = &self.target;
+        let keys: Vec<String> = batch.iter().map(Digest::to_hex).collect();
+        let mut request = self.client.post(&target.url);
+        request = match target.format {
+            PurgeFormat::Cameo => request.json(&purge_body(target, batch)),
+            PurgeFormat::Cloudflare => request.json(&serde_json::json!({ "tags": keys })),
+            PurgeFormat::Fastly => request.header("surrogate-key", keys.join(" ")),
+        };
+        if !target.token.is_empty() {
+            request = match target.format {
+                PurgeFormat::Fastly => request.header("fastly-key", &target.token),
+                PurgeFormat::Cameo | PurgeFormat::Cloudflare => request.bearer_auth(&target.token),
+            };
         }
         let response = request.send().await.map_err(|e| {
             // reqwest's message names the URL, which holds no secret (the token is a header).
@@ -188,6 +240,7 @@ mod tests {
     #[test]
     fn the_body_names_keys_and_the_urls_at_each_size() {
         let target = PurgeTarget {
+            format: PurgeFormat::Cameo,
             url: "http://127.0.0.1:1/purge".into(),
             token: "secret".into(),
             base_url: "https://avatars.example.org/".into(),

@@ -66,6 +66,7 @@ impl AppState {
             purger: (!config.purge_url.is_empty()).then(|| {
                 crate::purge::Purger::start(
                     crate::purge::PurgeTarget {
+                        format: config.purge_format,
                         url: config.purge_url.clone(),
                         token: config.purge_token.clone(),
                         base_url: config.base_url.clone(),

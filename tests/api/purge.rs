@@ -7,14 +7,22 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
+use cameo::purge::PurgeFormat;
+
 use crate::browser::{Browser, id_after};
 use crate::helpers::*;
 
-/// One request the fake purge endpoint received: its bearer header and JSON body.
+/// One request the fake purge endpoint received: its headers and JSON body.
 #[derive(Clone, Debug)]
 struct Received {
-    authorization: String,
+    headers: std::collections::HashMap<String, String>,
     body: serde_json::Value,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", String::as_str)
+    }
 }
 
 #[derive(Clone)]
@@ -37,16 +45,16 @@ impl PurgeReceiver {
                 web::post().to(move |request: HttpRequest, body: web::Bytes| {
                     let log = log.clone();
                     async move {
-                        let authorization = request
+                        let headers = request
                             .headers()
-                            .get("authorization")
-                            .map(|v| v.to_str().unwrap_or_default().to_string())
-                            .unwrap_or_default();
+                            .iter()
+                            .map(|(name, value)| {
+                                let value = value.to_str().unwrap_or_default();
+                                (name.as_str().to_string(), value.to_string())
+                            })
+                            .collect();
                         let body = serde_json::from_slice(&body).unwrap_or_default();
-                        log.lock().unwrap().push(Received {
-                            authorization,
-                            body,
-                        });
+                        log.lock().unwrap().push(Received { headers, body });
                         HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
                             .finish()
                     }
@@ -150,7 +158,7 @@ async fn a_photo_replaced_on_the_account_page_is_purged_once_within_a_second() {
     let mut expected = vec![md5.clone(), sha256.clone()];
     expected.sort();
     assert_eq!(keys_of(&received), expected);
-    assert_eq!(received[0].authorization, "Bearer purge-secret");
+    assert_eq!(received[0].header("authorization"), "Bearer purge-secret");
     let urls = received[0].body["urls"].as_array().unwrap();
     assert!(urls.contains(&serde_json::json!(format!(
         "{}/avatar/{md5}?s=128",
@@ -200,4 +208,37 @@ async fn a_failing_purge_endpoint_is_retried_then_given_up_without_delaying_writ
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.count(), 3, "no attempt beyond the third");
+}
+
+#[tokio::test]
+async fn cloudflare_and_fastly_formats_speak_their_own_purge_apis() {
+    for format in [PurgeFormat::Cloudflare, PurgeFormat::Fastly] {
+        let receiver = PurgeReceiver::start(200).await;
+        let url = receiver.url.clone();
+        let app = spawn_app_with(move |c| {
+            c.purge_url = url;
+            c.purge_format = format;
+            c.purge_token = "cdn-token".into();
+        })
+        .await;
+        app.add_photo("hanna@example.org", &png(&solid_photo(32, RED)))
+            .await;
+        assert!(receiver.wait_for(1, Duration::from_secs(2)).await);
+        let received = receiver.take();
+        let (md5, sha256) = (md5_of("hanna@example.org"), sha256_of("hanna@example.org"));
+        match format {
+            PurgeFormat::Cloudflare => {
+                let tags = received[0].body["tags"].as_array().unwrap();
+                assert!(tags.contains(&serde_json::json!(md5)), "{received:?}");
+                assert!(tags.contains(&serde_json::json!(sha256)));
+                assert_eq!(received[0].header("authorization"), "Bearer cdn-token");
+            }
+            _ => {
+                let keys: Vec<&str> = received[0].header("surrogate-key").split(' ').collect();
+                assert!(keys.contains(&md5.as_str()) && keys.contains(&sha256.as_str()));
+                assert_eq!(received[0].header("fastly-key"), "cdn-token");
+                assert_eq!(received[0].header("authorization"), "");
+            }
+        }
+    }
 }
