@@ -82,7 +82,7 @@ impl AppState {
                 server_default: config.default_style,
                 trusted_default_hosts: config.trusted_default_hosts.clone(),
             },
-            lookup: PhotoLookup::new(pool.clone(), changes).await?,
+            lookup: PhotoLookup::new(pool.clone(), changes, &config.database_path()).await?,
             renderer: Renderer::new(
                 pool.clone(),
                 config.render_cache_bytes,

@@ -27,6 +27,7 @@ use super::served_filter::ServedFilter;
 use crate::identity::Digest;
 use crate::store::changes::ChangeWatch;
 use crate::store::feed::{self, Catchup};
+use crate::store::hot_read::HotReads;
 use crate::store::photos::{self, PhotoRef};
 
 /// Memory budget for remembered answers (hits and misses alike). Each entry is weighed at
@@ -63,6 +64,8 @@ pub struct LookupMetrics {
 
 pub struct PhotoLookup {
     pool: SqlitePool,
+    /// The same read without sqlx's thread hops (None if they could not be opened).
+    hot: Option<HotReads>,
     changes: ChangeWatch,
     answers: moka::sync::Cache<Digest, Answer>,
     /// The last feed sequence applied to `answers` and the filter.
@@ -83,11 +86,20 @@ pub struct PhotoLookup {
 impl PhotoLookup {
     /// A lookup positioned at the feed's current head (nothing is remembered yet, so
     /// nothing older can be stale).
-    pub async fn new(pool: SqlitePool, changes: ChangeWatch) -> Result<PhotoLookup, sqlx::Error> {
+    pub async fn new(
+        pool: SqlitePool,
+        changes: ChangeWatch,
+        database: &std::path::Path,
+    ) -> Result<PhotoLookup, sqlx::Error> {
         let token = changes.token();
         let head = feed::head(&pool).await?;
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+        let hot = HotReads::open(database, readers)
+            .inspect_err(|error| tracing::warn!(%error, "hot reads unavailable; using sqlx"))
+            .ok();
         Ok(PhotoLookup {
             pool,
+            hot,
             changes,
             answers: moka::sync::Cache::builder()
                 .max_capacity(BUDGET_BYTES)
@@ -119,9 +131,15 @@ impl PhotoLookup {
         }
         self.metrics.database_reads.fetch_add(1, Ordering::Relaxed);
         let applied = self.applied.load(Ordering::SeqCst);
-        let answer = photos::photo_for_digest(&self.pool, digest)
-            .await?
-            .map(Arc::new);
+        let found = match self
+            .hot
+            .as_ref()
+            .and_then(|hot| hot.photo_for_digest(digest))
+        {
+            Some(found) => found,
+            None => photos::photo_for_digest(&self.pool, digest).await?,
+        };
+        let answer = found.map(Arc::new);
         self.answers.insert(*digest, answer.clone());
         // A catch-up that ran during the read may have evicted before this insert: then the
         // answer may be older than the feed, and is not kept.

@@ -13,6 +13,7 @@ pub mod backup;
 pub mod changes;
 pub mod export;
 pub mod feed;
+pub mod hot_read;
 pub mod photos;
 pub mod profiles;
 pub mod stats;

@@ -1,0 +1,129 @@
+//! The one read on the hot path (digest → photo), made cheap.
+//!
+//! sqlx's SQLite driver runs every query on a connection thread and hands the result back
+//! through channels: about 20–40 µs a query, most of it the hops, which capped random hits
+//! over a million addresses at a fifth of the rate of a hot set that fits the answer cache.
+//! This read is a prepared statement on an index, answered from pages the OS already holds,
+//! in a few microseconds; so it runs right where it is asked, on a small set of read-only
+//! rusqlite connections (the same SQLite library sqlx links), each with its statement
+//! prepared once.
+//!
+//! It never waits: the connections are read-only in WAL mode (readers never wait for
+//! writers), a connection another thread is using is skipped for a free one, and
+//! `busy_timeout` is zero, so anything unusual (all connections busy, SQLITE_BUSY during a
+//! checkpoint, any error) answers `None` and the caller takes sqlx's asynchronous path.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::photos::PhotoRef;
+use crate::identity::Digest;
+use crate::imaging::PhotoFormat;
+
+/// The same query as [`super::photos::photo_for_digest`].
+const PHOTO_FOR_DIGEST: &str = "SELECT p.id, p.version, p.format, p.content_digest,
+        MAX(p.updated_at, a.updated_at) AS modified_at
+    FROM address_digests d
+    JOIN addresses a ON a.id = d.address_id
+    JOIN photos p ON p.id = a.photo_id
+    WHERE d.digest = ?1 AND a.confirmed_at IS NOT NULL
+    ORDER BY d.exact DESC, a.confirmed_at DESC
+    LIMIT 1";
+
+/// Read-only connections for [`HotReads::photo_for_digest`].
+pub struct HotReads {
+    connections: Vec<Mutex<Connection>>,
+}
+
+/// What a hot read found: `None` means "ask the slow path".
+pub type HotAnswer = Option<Option<PhotoRef>>;
+
+impl HotReads {
+    /// `count` read-only connections to `database` (which must exist, in WAL mode).
+    pub fn open(database: &Path, count: usize) -> Result<HotReads, rusqlite::Error> {
+        let connections = (0..count.max(1))
+            .map(|_| {
+                let connection = Connection::open_with_flags(
+                    database,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                connection.busy_timeout(std::time::Duration::ZERO)?;
+                // Pages of the index and the small tables stay mapped rather than copied
+                // into each connection's cache.
+                connection.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+                connection.pragma_update(None, "cache_size", -1024)?;
+                connection.prepare_cached(PHOTO_FOR_DIGEST)?;
+                Ok(Mutex::new(connection))
+            })
+            .collect::<Result<Vec<_>, rusqlite::Error>>()?;
+        Ok(HotReads { connections })
+    }
+
+    /// The photo served for `digest` (`Some(None)`: none), or `None` when no connection was
+    /// free or the read failed; never waits.
+    pub fn photo_for_digest(&self, digest: &Digest) -> HotAnswer {
+        let connection = self
+            .connections
+            .iter()
+            .find_map(|connection| connection.try_lock().ok())?;
+        let mut statement = connection.prepare_cached(PHOTO_FOR_DIGEST).ok()?;
+        let mut rows = statement.query([digest.to_hex()]).ok()?;
+        let Some(row) = rows.next().ok()? else {
+            return Some(None);
+        };
+        let format: String = row.get(2).ok()?;
+        Some(Some(PhotoRef {
+            id: row.get(0).ok()?,
+            version: row.get(1).ok()?,
+            format: PhotoFormat::from_name(&format)?,
+            content_digest: row.get(3).ok()?,
+            modified_at: row.get(4).ok()?,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Identity;
+
+    #[tokio::test]
+    async fn hot_reads_answer_as_the_async_query_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cameo.db");
+        let pool = crate::store::open(&path).await.unwrap();
+        let alice = Identity::parse("alice@example.org").unwrap();
+        let photo = crate::imaging::PreparedPhoto {
+            format: PhotoFormat::Png,
+            data: vec![1, 2, 3],
+            side: 1,
+            content_digest: "c".into(),
+            source_digest: "s".into(),
+        };
+        crate::store::addresses::set_confirmed_photo(&pool, &alice, &photo)
+            .await
+            .unwrap();
+        let hot = HotReads::open(&path, 2).unwrap();
+        for digest in alice.digests() {
+            let slow = crate::store::photos::photo_for_digest(&pool, &digest)
+                .await
+                .unwrap();
+            assert!(slow.is_some());
+            assert_eq!(hot.photo_for_digest(&digest), Some(slow));
+        }
+        let stranger = Digest::md5_of("nobody@example.org");
+        assert_eq!(hot.photo_for_digest(&stranger), Some(None));
+    }
+
+    #[tokio::test]
+    async fn a_busy_set_of_connections_defers_to_the_slow_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cameo.db");
+        let _pool = crate::store::open(&path).await.unwrap();
+        let hot = HotReads::open(&path, 1).unwrap();
+        let _held = hot.connections[0].lock().unwrap();
+        assert_eq!(hot.photo_for_digest(&Digest::md5_of("a@b.c")), None);
+    }
+}
