@@ -11,15 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use image::DynamicImage;
 use sqlx::SqlitePool;
 use tokio::sync::Semaphore;
 
 use super::cache::{RenderCache, Rendition, RenditionKey};
 use crate::defaults::Style;
+use crate::defaults::flat_png::encode_generated;
 use crate::error::AppError;
 use crate::identity::Digest;
-use crate::imaging::{Original, PhotoFormat, decode_original, encode_picture, render};
+use crate::imaging::{Original, PhotoFormat, decode_original, render};
 use crate::metrics::RenderMetrics;
 use crate::store::photos::{self, PhotoRef};
 
@@ -99,8 +99,8 @@ impl Renderer {
         };
         self.cached(key, async move {
             self.timed_render(move || {
-                let picture = DynamicImage::ImageRgba8(style.render(&digest, size));
-                encode_picture(&picture, format, render::RENDER_JPEG_QUALITY)
+                let picture = style.render(&digest, size);
+                encode_generated(picture, format, render::RENDER_JPEG_QUALITY)
                     .map(|bytes| Rendition::new(bytes, format))
                     .map_err(|e| AppError::Internal(format!("encoding a default: {e}")))
             })

@@ -9,6 +9,7 @@
 
 mod blank;
 mod color;
+pub mod flat_png;
 mod identicon;
 mod initials;
 mod monsterid;
