@@ -111,6 +111,9 @@ pub struct Config {
     /// Rate limits and lock-outs count an IPv6 client by this prefix of its address (a
     /// household or a server usually holds a whole /64 and can rotate inside it).
     pub ipv6_client_prefix: u8,
+    /// Bytes every decode of untrusted image bytes reserves from before it runs (one pool
+    /// per process, see `imaging::budget`).
+    pub image_memory_budget: u64,
 }
 
 impl Config {
@@ -220,6 +223,9 @@ impl Config {
                     parse_base_url(v)
                 }
             })?,
+            image_memory_budget: layers.parse("image_memory_budget", |v| {
+                parse_byte_size_in(v, 16 << 20, 64 << 30)
+            })?,
         })
     }
 
@@ -320,6 +326,7 @@ impl Config {
                     "(set)"
                 }),
             ),
+            ("image_memory_budget", self.image_memory_budget.to_string()),
         ];
         entries
             .iter()
@@ -501,6 +508,11 @@ const KEYS: &[Key] = &[
         name: "metrics_token",
         allowed: "empty (loopback clients only) or a token of printable ASCII",
         default: "",
+    },
+    Key {
+        name: "image_memory_budget",
+        allowed: "a byte size from 16MiB to 64GiB, e.g. 512MiB",
+        default: "512MiB",
     },
 ];
 
