@@ -72,9 +72,8 @@ pub struct BudgetSnapshot {
 impl ImageBudget {
     /// A budget of `bytes` (at least 1 MiB), admitting decodes that wait at most `wait`.
     pub fn new(bytes: u64, wait: Duration) -> ImageBudget {
-        let total_kib = u32::try_from(bytes / 1024)
-            .unwrap_or(u32::MAX)
-            .clamp(1024, Semaphore::MAX_PERMITS as u32);
+        // `acquire_many` takes a u32 of permits: 4 TiB in KiB, far above any configured budget.
+        let total_kib = u32::try_from(bytes / 1024).unwrap_or(u32::MAX).max(1024);
         ImageBudget {
             inner: Arc::new(Shared {
                 permits: Arc::new(Semaphore::new(total_kib as usize)),

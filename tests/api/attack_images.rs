@@ -104,7 +104,8 @@ async fn parallel_huge_uploads_stay_within_the_budget_and_the_photo_limit() {
         budget
     );
     let peak = metric(&app, "cameo_image_budget_bytes{state=\"peak\"}").await;
-    assert!(peak > 300e6 && peak <= budget, "peak {peak}");
+    // At least one decode of the forged PNG (charged ~192 MiB) held room; never more than all.
+    assert!(peak > 150e6 && peak <= budget, "peak {peak}");
     assert_eq!(
         metric(&app, "cameo_image_budget_bytes{state=\"in_use\"}").await,
         0.0
