@@ -123,6 +123,9 @@ pub struct Config {
     pub purge_token: String,
     /// Sizes whose `?s=` URLs a purge lists besides the bare avatar URL.
     pub purge_sizes: Vec<u32>,
+    /// Bytes every decode of untrusted image bytes reserves from before it runs (one pool
+    /// per process, see `imaging::budget`).
+    pub image_memory_budget: u64,
 }
 
 impl Config {
@@ -284,6 +287,9 @@ impl Config {
                     parse_base_url(v)
                 }
             })?,
+            image_memory_budget: layers.parse("image_memory_budget", |v| {
+                parse_byte_size_in(v, 16 << 20, 64 << 30)
+            })?,
         })
     }
 
@@ -413,6 +419,7 @@ impl Config {
                     "(set)"
                 }),
             ),
+            ("image_memory_budget", self.image_memory_budget.to_string()),
         ];
         entries
             .iter()
@@ -624,6 +631,11 @@ const KEYS: &[Key] = &[
         name: "metrics_token",
         allowed: "empty (loopback clients only) or a token of printable ASCII",
         default: "",
+    },
+    Key {
+        name: "image_memory_budget",
+        allowed: "a byte size from 16MiB to 64GiB, e.g. 512MiB",
+        default: "512MiB",
     },
 ];
 

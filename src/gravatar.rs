@@ -19,7 +19,9 @@ use crate::avatar::cache::Rendition;
 use crate::avatar::request::{AvatarRequest, DefaultAction};
 use crate::config::{Config, GravatarMode};
 use crate::identity::Digest;
-use crate::imaging::{IntakeLimits, Original, PhotoFormat, decode_original, prepare_photo};
+use crate::imaging::{
+    ImageBudget, IntakeLimits, Original, PhotoFormat, decode_original, prepare_within_budget,
+};
 use crate::metrics::FallbackMetrics;
 use crate::outbound::Outbound;
 
@@ -66,10 +68,12 @@ pub struct Gravatar {
     backoff_until: AtomicU64,
     /// What `ask` answered, for `/metrics`.
     metrics: FallbackMetrics,
+    /// Upstream images are untrusted bytes: decoded only within the shared image budget.
+    image_budget: ImageBudget,
 }
 
 impl Gravatar {
-    pub fn new(config: &Config, outbound: Outbound) -> Gravatar {
+    pub fn new(config: &Config, outbound: Outbound, image_budget: ImageBudget) -> Gravatar {
         Gravatar {
             mode: config.gravatar_mode,
             upstream: config.gravatar_upstream.clone(),
@@ -86,6 +90,7 @@ impl Gravatar {
                 .build(),
             backoff_until: AtomicU64::new(0),
             metrics: FallbackMetrics::default(),
+            image_budget,
         }
     }
 
@@ -180,13 +185,14 @@ impl Gravatar {
             404 => return Ok(Outcome::Missing),
             status => return Err(format!("upstream answered {status}")),
         }
+        let limits = IntakeLimits {
+            max_bytes: MAX_UPSTREAM_BYTES as u64,
+            max_pixels: 2048 * 2048,
+        };
+        let photo = prepare_within_budget(&self.image_budget, response.body.to_vec(), limits, None)
+            .await
+            .map_err(|e| format!("upstream image refused: {e}"))?;
         let render = move || -> Result<Rendition, String> {
-            let limits = IntakeLimits {
-                max_bytes: MAX_UPSTREAM_BYTES as u64,
-                max_pixels: 2048 * 2048,
-            };
-            let photo = prepare_photo(&response.body, limits)
-                .map_err(|e| format!("upstream image refused: {e}"))?;
             let original: Original = decode_original(&photo.data)?;
             let bytes = original
                 .render(key.size, key.format)

@@ -223,6 +223,8 @@ pub struct RenderMetrics {
     pub misses: Counter,
     /// Resizing/drawing and encoding one rendition on a miss (not queueing, not loading).
     pub duration: Histogram,
+    /// Animated renditions drawn (an animated photo at a ladder size, as GIF).
+    pub animations: Counter,
 }
 
 impl Default for RenderMetrics {
@@ -231,6 +233,7 @@ impl Default for RenderMetrics {
             hits: Counter::default(),
             misses: Counter::default(),
             duration: Histogram::new(RENDER_BUCKETS),
+            animations: Counter::default(),
         }
     }
 }
@@ -351,6 +354,47 @@ async fn write_render(out: &mut Exposition, state: &AppState) {
         "cameo_render_duration_seconds",
         &[],
         &render.duration.snapshot(),
+    );
+    out.family(
+        "cameo_render_animations_total",
+        "Animated renditions drawn (only at the animation ladder's sizes).",
+        Kind::Counter,
+    );
+    out.sample(
+        "cameo_render_animations_total",
+        &[],
+        render.animations.get() as f64,
+    );
+    write_image_budget(out, state.image_budget.snapshot());
+}
+
+fn write_image_budget(out: &mut Exposition, budget: crate::imaging::BudgetSnapshot) {
+    out.family(
+        "cameo_image_budget_bytes",
+        "The image memory budget every decode of untrusted bytes reserves from: its size, what \
+         is reserved now, and the most ever reserved at once.",
+        Kind::Gauge,
+    );
+    for (state, bytes) in [
+        ("total", budget.total_bytes),
+        ("in_use", budget.in_use_bytes),
+        ("peak", budget.peak_bytes),
+    ] {
+        out.sample(
+            "cameo_image_budget_bytes",
+            &[("state", state)],
+            bytes as f64,
+        );
+    }
+    out.family(
+        "cameo_image_budget_refusals_total",
+        "Decodes refused by the image memory budget (busy past the wait, or larger than it).",
+        Kind::Counter,
+    );
+    out.sample(
+        "cameo_image_budget_refusals_total",
+        &[],
+        budget.refused as f64,
     );
 }
 

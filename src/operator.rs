@@ -22,7 +22,9 @@ use sqlx::SqlitePool;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::identity::Identity;
-use crate::imaging::{IntakeError, IntakeLimits, PhotoFormat, intake, prepare_photo};
+use crate::imaging::{
+    ImageBudget, IntakeError, IntakeLimits, PhotoFormat, intake, prepare_within_budget,
+};
 use crate::state::intake_limits;
 use crate::store::addresses::{self, AddressListing, SetPhotoOutcome};
 
@@ -85,7 +87,16 @@ pub async fn add(
     let identity = Identity::parse(address)?;
     let limits = intake_limits(config);
     let bytes = read_bounded(photo_path, limits)?;
-    set_photo_from_bytes(pool, &identity, bytes, limits).await
+    set_photo_from_bytes(pool, &identity, bytes, limits, &command_budget(config)).await
+}
+
+/// The image memory budget of one CLI command: the configured size, like the server's, but
+/// patient, since an operator's batch should wait for room rather than skip files.
+pub fn command_budget(config: &Config) -> ImageBudget {
+    ImageBudget::new(
+        config.image_memory_budget,
+        std::time::Duration::from_secs(3600),
+    )
 }
 
 async fn set_photo_from_bytes(
@@ -93,6 +104,7 @@ async fn set_photo_from_bytes(
     identity: &Identity,
     bytes: Vec<u8>,
     limits: IntakeLimits,
+    budget: &ImageBudget,
 ) -> Result<SetPhotoOutcome, OperatorError> {
     if addresses::current_source_digest(pool, identity)
         .await?
@@ -101,9 +113,7 @@ async fn set_photo_from_bytes(
     {
         return Ok(SetPhotoOutcome::Unchanged);
     }
-    let photo = tokio::task::spawn_blocking(move || prepare_photo(&bytes, limits))
-        .await
-        .map_err(|e| AppError::Internal(format!("image worker failed: {e}")))??;
+    let photo = prepare_within_budget(budget, bytes, limits, None).await?;
     Ok(addresses::set_confirmed_photo(pool, identity, &photo).await?)
 }
 
@@ -168,8 +178,9 @@ pub async fn import_dir(
         .collect();
     paths.sort();
     let limits = intake_limits(config);
+    let budget = command_budget(config);
     let mut lines = futures_util::stream::iter(paths)
-        .map(|path| import_file(pool, path, limits))
+        .map(|path| import_file(pool, path, limits, &budget))
         .buffered(config.image_workers.max(1));
     let mut summary = ImportSummary::default();
     while let Some(line) = lines.next().await {
@@ -184,7 +195,12 @@ pub async fn import_dir(
     Ok(summary)
 }
 
-async fn import_file(pool: &SqlitePool, path: PathBuf, limits: IntakeLimits) -> ImportLine {
+async fn import_file(
+    pool: &SqlitePool,
+    path: PathBuf,
+    limits: IntakeLimits,
+    budget: &ImageBudget,
+) -> ImportLine {
     let file_name = path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -192,7 +208,7 @@ async fn import_file(pool: &SqlitePool, path: PathBuf, limits: IntakeLimits) -> 
     let result = async {
         let identity = address_from_file_name(&file_name)?;
         let bytes = read_bounded(&path, limits)?;
-        let outcome = set_photo_from_bytes(pool, &identity, bytes, limits).await?;
+        let outcome = set_photo_from_bytes(pool, &identity, bytes, limits, budget).await?;
         Ok((identity, outcome))
     }
     .await;

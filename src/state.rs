@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::federation::Federation;
 use crate::gravatar::Gravatar;
-use crate::imaging::IntakeLimits;
+use crate::imaging::budget::ADMISSION_WAIT;
+use crate::imaging::{ImageBudget, IntakeLimits};
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// CDN purges of changed avatars, when `purge_url` is set.
     pub purger: Option<Arc<crate::purge::Purger>>,
+    /// The memory every decode of untrusted image bytes reserves first (uploads, Gravatar).
+    pub image_budget: ImageBudget,
 }
 
 impl AppState {
@@ -53,13 +56,15 @@ impl AppState {
         let outbound = Outbound::new(config.gravatar_timeout, config.allow_private_probe)
             .map_err(AppError::Internal)?;
         let federation = Federation::new(&config, outbound.clone()).map_err(AppError::Internal)?;
+        let image_budget = image_budget(&config);
         let cache_control = HeaderValue::from_str(&config.avatar_cache_control())
             .expect("digits make a valid header value");
         Ok(AppState {
             mailer: Mailer::from_config(&config).map_err(AppError::Internal)?,
             // 20 failures per client address or 5 per account in 15 minutes lock that key out.
             login_limiter: LoginLimiter::new(20, 5, std::time::Duration::from_secs(15 * 60)),
-            gravatar: Gravatar::new(&config, outbound.clone()),
+            gravatar: Gravatar::new(&config, outbound.clone(), image_budget.clone()),
+            image_budget,
             api_limits: RateLimits::new(),
             api_lookups: LookupCache::new(),
             metrics: Metrics::new(),
@@ -101,4 +106,10 @@ pub fn intake_limits(config: &Config) -> IntakeLimits {
         max_bytes: config.max_upload_bytes,
         max_pixels: config.max_image_pixels,
     }
+}
+
+/// The image memory budget a configuration sets: one per process (the server, or one CLI
+/// command), shared by every intake in it.
+pub fn image_budget(config: &Config) -> ImageBudget {
+    ImageBudget::new(config.image_memory_budget, ADMISSION_WAIT)
 }

@@ -4,12 +4,18 @@
 //! `image_workers` jobs run at once (a semaphore), so a burst of misses queues instead of
 //! starving everything else of CPU and memory.
 //!
+//! Work on animated photos (reading the stored GIF, every rendition of it) has its own lane of
+//! [`ANIMATED_WORKERS`], waited for at most [`ANIMATED_WAIT`]: a flood of requests for an
+//! animation at many sizes queues there and is answered 503 past the wait, while stills and
+//! generated defaults keep the other workers (issue 13: it pushed an unrelated identicon to
+//! 2.8–8 s before).
+//!
 //! Hits, misses and the time spent rendering are counted in [`RenderMetrics`] for `/metrics`.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::SqlitePool;
 use tokio::sync::Semaphore;
@@ -19,15 +25,29 @@ use crate::defaults::Style;
 use crate::defaults::flat_png::encode_generated;
 use crate::error::AppError;
 use crate::identity::Digest;
+use crate::imaging::animation::is_on_ladder;
 use crate::imaging::{Original, PhotoFormat, decode_original, render};
 use crate::metrics::RenderMetrics;
 use crate::store::photos::{self, PhotoRef};
+
+/// Animated renders that run at once, apart from the still workers.
+pub const ANIMATED_WORKERS: usize = 1;
+/// Longest a request waits for the animated lane before it is answered 503.
+pub const ANIMATED_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Renderer {
     pool: SqlitePool,
     cache: RenderCache,
     permits: Arc<Semaphore>,
+    animated_permits: Arc<Semaphore>,
     metrics: RenderMetrics,
+}
+
+/// Which workers a job runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    Still,
+    Animated,
 }
 
 impl Renderer {
@@ -36,6 +56,7 @@ impl Renderer {
             pool,
             cache: RenderCache::new(cache_bytes),
             permits: Arc::new(Semaphore::new(workers.max(1))),
+            animated_permits: Arc::new(Semaphore::new(ANIMATED_WORKERS)),
             metrics: RenderMetrics::default(),
         }
     }
@@ -66,7 +87,15 @@ impl Renderer {
         let (id, version) = (photo.id, photo.version);
         self.cached(key, async move {
             let original = self.original(id, version).await?;
-            self.timed_render(move || {
+            let lane = if original.is_animated() {
+                if format == PhotoFormat::Gif && is_on_ladder(size) {
+                    self.metrics.animations.inc();
+                }
+                Lane::Animated
+            } else {
+                Lane::Still
+            };
+            self.timed_render(lane, move || {
                 original
                     .render(size, format)
                     .map(|bytes| Rendition::new(bytes, format))
@@ -98,7 +127,7 @@ impl Renderer {
             format,
         };
         self.cached(key, async move {
-            self.timed_render(move || {
+            self.timed_render(Lane::Still, move || {
                 let picture = style.render(&digest, size);
                 encode_generated(picture, format, render::RENDER_JPEG_QUALITY)
                     .map(|bytes| Rendition::new(bytes, format))
@@ -140,10 +169,11 @@ impl Renderer {
     /// `cameo_render_duration_seconds`.
     async fn timed_render<T: Send + 'static>(
         &self,
+        lane: Lane,
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let (result, took) = self
-            .blocking(move || {
+            .blocking(lane, move || {
                 let started = Instant::now();
                 let result = work();
                 Ok((result, started.elapsed()))
@@ -163,8 +193,14 @@ impl Renderer {
             .ok_or_else(|| {
                 AppError::NotFound("the photo changed while it was being served; try again".into())
             })?;
+        // Stored GIF bytes are animations (a still GIF is stored as PNG).
+        let lane = if image::guess_format(&data).ok() == Some(image::ImageFormat::Gif) {
+            Lane::Animated
+        } else {
+            Lane::Still
+        };
         let picture = self
-            .blocking(move || {
+            .blocking(lane, move || {
                 decode_original(&data)
                     .map_err(|e| AppError::Internal(format!("decoding stored photo {id}: {e}")))
             })
@@ -174,12 +210,23 @@ impl Renderer {
         Ok(picture)
     }
 
-    /// Runs CPU-bound image work on the blocking pool, at most `image_workers` at a time.
+    /// Runs CPU-bound image work on the blocking pool, at most `image_workers` stills and
+    /// [`ANIMATED_WORKERS`] animations at a time.
     async fn blocking<T: Send + 'static>(
         &self,
+        lane: Lane,
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self.permits.acquire().await.map_err(|_| AppError::Busy)?;
+        let _permit = match lane {
+            Lane::Still => self.permits.acquire().await.map_err(|_| AppError::Busy)?,
+            Lane::Animated => tokio::time::timeout(ANIMATED_WAIT, self.animated_permits.acquire())
+                .await
+                .map_err(|_| AppError::Overloaded {
+                    reason: "animated avatars are busy; try again shortly".into(),
+                    retry_after: 2,
+                })?
+                .map_err(|_| AppError::Busy)?,
+        };
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|e| AppError::Internal(format!("image worker failed: {e}")))?
@@ -191,6 +238,13 @@ fn unshare(error: Arc<AppError>) -> AppError {
     match &*error {
         AppError::NotFound(reason) => AppError::NotFound(reason.clone()),
         AppError::Busy => AppError::Busy,
+        AppError::Overloaded {
+            reason,
+            retry_after,
+        } => AppError::Overloaded {
+            reason: reason.clone(),
+            retry_after: *retry_after,
+        },
         other => AppError::Internal(other.to_string()),
     }
 }

@@ -7,19 +7,30 @@
 //! (found by `tests/api/hostile_images.rs`). So every frame is charged the larger of its own
 //! area and the screen's against the pixel budget, and frames are counted, before decoding.
 
-use super::animation::MAX_FRAMES;
+use super::animation::{MAX_ANIMATION_PIXELS, MAX_FRAMES};
 use super::intake::IntakeError;
+
+/// What the walk found: enough to price the decode before it runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GifLayout {
+    /// Frames seen (a truncated file may have fewer than it will decode: the decoder then
+    /// refuses it).
+    pub frames: usize,
+    /// The sum over frames of the larger of the frame's and the screen's area.
+    pub charged_pixels: u64,
+}
 
 const SCREEN_DESCRIPTOR_END: usize = 13;
 const EXTENSION: u8 = 0x21;
 const IMAGE_DESCRIPTOR: u8 = 0x2C;
 
 /// Refuses a GIF with more than [`MAX_FRAMES`] frames, a screen or frame larger than
-/// `max_pixels`, or frames that together exceed `max_pixels`. Truncated or malformed structure
-/// is left to the decoder, which refuses it with its own reason.
-pub fn check_gif_layout(bytes: &[u8], max_pixels: u64) -> Result<(), IntakeError> {
+/// `max_pixels`, or frames that together exceed `max_pixels` (or, for an animation, the
+/// tighter [`MAX_ANIMATION_PIXELS`]). Truncated or malformed structure is left to the
+/// decoder, which refuses it with its own reason.
+pub fn check_gif_layout(bytes: &[u8], max_pixels: u64) -> Result<GifLayout, IntakeError> {
     let Some(header) = bytes.get(..SCREEN_DESCRIPTOR_END) else {
-        return Ok(());
+        return Ok(GifLayout::default());
     };
     let (screen_width, screen_height) = (le16(&header[6..8]), le16(&header[8..10]));
     let screen = u64::from(screen_width) * u64::from(screen_height);
@@ -33,15 +44,19 @@ pub fn check_gif_layout(bytes: &[u8], max_pixels: u64) -> Result<(), IntakeError
     let mut at = SCREEN_DESCRIPTOR_END + palette_len(header[10]);
     let mut frames = 0;
     let mut charged = 0u64;
+    let layout = |frames, charged_pixels| GifLayout {
+        frames,
+        charged_pixels,
+    };
     loop {
         match bytes.get(at) {
             Some(&EXTENSION) => match skip_sub_blocks(bytes, at + 2) {
                 Some(next) => at = next,
-                None => return Ok(()),
+                None => return Ok(layout(frames, charged)),
             },
             Some(&IMAGE_DESCRIPTOR) => {
                 let Some(descriptor) = bytes.get(at + 1..at + 10) else {
-                    return Ok(());
+                    return Ok(layout(frames, charged));
                 };
                 let (width, height) = (le16(&descriptor[4..6]), le16(&descriptor[6..8]));
                 // The descriptor, a local palette, the LZW minimum code size, the data.
@@ -59,19 +74,21 @@ pub fn check_gif_layout(bytes: &[u8], max_pixels: u64) -> Result<(), IntakeError
                     });
                 }
                 charged += area.max(screen);
-                if charged > max_pixels {
-                    return Err(IntakeError::AnimationTooLarge {
-                        frames,
-                        limit: max_pixels,
-                    });
+                let limit = if frames > 1 {
+                    max_pixels.min(MAX_ANIMATION_PIXELS)
+                } else {
+                    max_pixels
+                };
+                if charged > limit {
+                    return Err(IntakeError::AnimationTooLarge { frames, limit });
                 }
                 match skip_sub_blocks(bytes, data) {
                     Some(next) => at = next,
-                    None => return Ok(()),
+                    None => return Ok(layout(frames, charged)),
                 }
             }
             // The trailer, or something the decoder will refuse.
-            _ => return Ok(()),
+            _ => return Ok(layout(frames, charged)),
         }
     }
 }
@@ -126,7 +143,10 @@ mod tests {
     fn frames_within_the_screen_and_budget_pass() {
         assert_eq!(
             check_gif_layout(&layout((10, 10), &[(10, 10); 3]), 300),
-            Ok(())
+            Ok(GifLayout {
+                frames: 3,
+                charged_pixels: 300
+            })
         );
     }
 
@@ -136,8 +156,8 @@ mod tests {
         assert_eq!(
             check_gif_layout(&bytes, 40_000_000),
             Err(IntakeError::AnimationTooLarge {
-                frames: 5,
-                limit: 40_000_000
+                frames: 3,
+                limit: MAX_ANIMATION_PIXELS
             })
         );
     }
@@ -161,6 +181,24 @@ mod tests {
     }
 
     #[test]
+    fn animations_are_capped_tighter_than_stills() {
+        // The amplification attack's upload: 300 frames of 360×360, 38.9 M frame-pixels.
+        let bytes = layout((360, 360), &[(360, 360); 300]);
+        assert_eq!(
+            check_gif_layout(&bytes, 40_000_000),
+            Err(IntakeError::AnimationTooLarge {
+                frames: 155,
+                limit: MAX_ANIMATION_PIXELS
+            })
+        );
+        let bytes = layout((256, 256), &[(256, 256); 300]);
+        assert!(check_gif_layout(&bytes, 40_000_000).is_ok());
+        // A single frame is a still: the still budget applies.
+        let bytes = layout((5000, 5000), &[(5000, 5000)]);
+        assert!(check_gif_layout(&bytes, 40_000_000).is_ok());
+    }
+
+    #[test]
     fn frames_are_counted_before_any_is_decoded() {
         let bytes = layout((1, 1), &vec![(1, 1); MAX_FRAMES + 1]);
         assert_eq!(
@@ -168,8 +206,9 @@ mod tests {
             Err(IntakeError::TooManyFrames { limit: MAX_FRAMES })
         );
         assert_eq!(
-            check_gif_layout(&layout((1, 1), &vec![(1, 1); MAX_FRAMES]), 40_000_000),
-            Ok(())
+            check_gif_layout(&layout((1, 1), &vec![(1, 1); MAX_FRAMES]), 40_000_000)
+                .map(|layout| layout.frames),
+            Ok(MAX_FRAMES)
         );
     }
 
@@ -177,7 +216,7 @@ mod tests {
     fn truncated_structure_is_left_to_the_decoder() {
         let bytes = layout((10, 10), &[(10, 10); 2]);
         for end in 0..bytes.len() {
-            assert_eq!(check_gif_layout(&bytes[..end], 300), Ok(()), "cut at {end}");
+            assert!(check_gif_layout(&bytes[..end], 300).is_ok(), "cut at {end}");
         }
     }
 }

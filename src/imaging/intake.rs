@@ -18,12 +18,13 @@
 use std::io::Cursor;
 
 use actix_web::http::StatusCode;
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use sha2::{Digest as _, Sha256};
 
 use super::PhotoFormat;
 use super::animation::decode_gif_frames;
-use super::gif_layout::check_gif_layout;
+use super::gif_layout::{GifLayout, check_gif_layout};
 use super::render::{encode_picture, resize_square};
 use super::webp_layout::check_webp_layout;
 
@@ -76,6 +77,10 @@ pub enum IntakeError {
     AnimationTooLarge { frames: usize, limit: u64 },
     #[error("the image has no pixels")]
     NoPixels,
+    #[error("decoding it needs {needed} bytes of memory; this server decodes at most {budget}")]
+    ExceedsMemoryBudget { needed: u64, budget: u64 },
+    #[error("the server is busy decoding other images; try again in {retry_after} seconds")]
+    Busy { retry_after: u64 },
     #[error("the image could not be read: {0}")]
     Corrupt(String),
 }
@@ -92,6 +97,8 @@ impl IntakeError {
             IntakeError::TooManyFrames { .. } => "too_many_frames",
             IntakeError::AnimationTooLarge { .. } => "animation_too_large",
             IntakeError::NoPixels => "no_pixels",
+            IntakeError::ExceedsMemoryBudget { .. } => "exceeds_memory_budget",
+            IntakeError::Busy { .. } => "busy",
             IntakeError::Corrupt(_) => "corrupt_image",
         }
     }
@@ -102,7 +109,9 @@ impl IntakeError {
             | IntakeError::TooManyPixels { .. }
             | IntakeError::SideTooLong { .. }
             | IntakeError::TooManyFrames { .. }
-            | IntakeError::AnimationTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            | IntakeError::AnimationTooLarge { .. }
+            | IntakeError::ExceedsMemoryBudget { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            IntakeError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             IntakeError::NotAnImage | IntakeError::UnsupportedFormat(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -131,7 +140,8 @@ impl CropSquare {
 }
 
 /// Validates and normalises an uploaded image, centre-cropped. CPU-bound: call from a
-/// blocking thread.
+/// blocking thread. Outside tests, intake goes through
+/// [`super::budget::prepare_within_budget`], which reserves the decode's memory first.
 pub fn prepare_photo(bytes: &[u8], limits: IntakeLimits) -> Result<PreparedPhoto, IntakeError> {
     prepare_cropped_photo(bytes, limits, None)
 }
@@ -142,6 +152,27 @@ pub fn prepare_cropped_photo(
     limits: IntakeLimits,
     crop: Option<CropSquare>,
 ) -> Result<PreparedPhoto, IntakeError> {
+    inspect(bytes, limits)?.prepare(bytes, crop)
+}
+
+/// What the header of an upload declares, checked against the limits; nothing decoded yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inspected {
+    pub format: PhotoFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Bytes of the decoder's output buffer for the (first) picture.
+    pub decoded_bytes: u64,
+    /// For a GIF: its frames and the pixels they are charged (see [`check_gif_layout`]).
+    pub gif: Option<GifLayout>,
+    /// Whether its EXIF orientation turns or flips it (a copy of the pixels).
+    pub rotated: bool,
+    max_pixels: u64,
+}
+
+/// Rules 1–3 of the module comment: size, format and declared dimensions, read from the
+/// header in microseconds, so a refusal or a memory reservation can precede any decode.
+pub fn inspect(bytes: &[u8], limits: IntakeLimits) -> Result<Inspected, IntakeError> {
     if bytes.is_empty() {
         return Err(IntakeError::Empty);
     }
@@ -152,43 +183,135 @@ pub fn prepare_cropped_photo(
         });
     }
     let format = sniff_format(bytes)?;
-    if format == PhotoFormat::Gif {
-        check_gif_layout(bytes, limits.max_pixels)?;
+    let gif = match format {
+        PhotoFormat::Gif => Some(check_gif_layout(bytes, limits.max_pixels)?),
+        _ => None,
+    };
+    let mut decoder = open_decoder(bytes, format, limits.max_pixels)?;
+    let (width, height) = decoder.dimensions();
+    check_dimensions(width, height, limits.max_pixels)?;
+    if format == PhotoFormat::WebP {
+        check_webp_layout(bytes, width, height)?;
     }
-    let picture = decode_bounded(bytes, format, limits.max_pixels)?;
-    if format == PhotoFormat::Gif
-        && let Some(animation) =
-            guard_decoder(|| decode_gif_frames(bytes, limits.max_pixels, crop))?
-    {
-        let data = animation
-            .encode_gif()
-            .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
-        return Ok(PreparedPhoto {
+    // Metadata only (EXIF sits in the header); a failure here is charged as a rotation and
+    // left for the decode to report.
+    let rotated = guard_decoder(|| decoder.orientation().map_err(describe_decode_error))
+        != Ok(Orientation::NoTransforms);
+    Ok(Inspected {
+        format,
+        width,
+        height,
+        decoded_bytes: decoder.total_bytes(),
+        gif,
+        rotated,
+        max_pixels: limits.max_pixels,
+    })
+}
+
+impl Inspected {
+    /// The most memory [`Self::prepare`] holds at once with `crop`, from the declared header
+    /// alone (see [`peak_intake_bytes`]).
+    pub fn peak_bytes(&self, crop: Option<CropSquare>) -> u64 {
+        peak_intake_bytes(self, crop)
+    }
+
+    /// Rules 4–5: decodes, orients, crops and re-encodes. CPU-bound: a blocking thread.
+    pub fn prepare(
+        &self,
+        bytes: &[u8],
+        crop: Option<CropSquare>,
+    ) -> Result<PreparedPhoto, IntakeError> {
+        let format = self.format;
+        if self.gif.is_some_and(|layout| layout.frames > 1)
+            && let Some(animation) =
+                guard_decoder(|| decode_gif_frames(bytes, self.max_pixels, crop))?
+        {
+            let data = animation
+                .encode_gif()
+                .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+            return Ok(PreparedPhoto {
+                format,
+                side: animation.side(),
+                content_digest: hex::encode(Sha256::digest(&data)),
+                source_digest: source_digest(bytes),
+                data,
+            });
+        }
+        let picture = decode_bounded(bytes, format, self.max_pixels)?;
+        let square = crop_to_square(picture, crop);
+        let square = if square.width() > MAX_STORED_SIDE {
+            resize_square(&square, MAX_STORED_SIDE)
+        } else {
+            square
+        };
+        let data = match format {
+            PhotoFormat::Jpeg => encode_picture(&square, PhotoFormat::Jpeg, STORED_JPEG_QUALITY),
+            _ => encode_picture(&square, PhotoFormat::Png, 0),
+        }
+        .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
+        Ok(PreparedPhoto {
             format,
-            side: animation.side(),
+            side: square.width(),
             content_digest: hex::encode(Sha256::digest(&data)),
             source_digest: source_digest(bytes),
             data,
-        });
+        })
     }
-    let square = crop_to_square(picture, crop);
-    let square = if square.width() > MAX_STORED_SIDE {
-        resize_square(&square, MAX_STORED_SIDE)
-    } else {
-        square
+}
+
+/// Fixed room for decoder state, encoder buffers and the re-encoded output of a normal photo.
+const INTAKE_OVERHEAD_BYTES: u64 = 8 << 20;
+/// Bytes per pixel of the RGBA8 working copies intake may make.
+const WORKING_BYTES_PER_PIXEL: u64 = 4;
+
+/// Peak memory of preparing an upload whose header [`inspect`] read, cropped to `crop`.
+/// A still holds its decoder's output (and for WebP its YUV planes), an RGBA copy when its colour type or EXIF orientation needs one, the square
+/// crop when it is not the whole picture, and above [`MAX_STORED_SIDE`] the resizer's
+/// intermediate (2048 × the source side) and target. An animation adds every frame cropped
+/// and a resized or encoder copy of them (RGBA, at most its charged pixels each).
+/// Measured by `tests/api/attack_images.rs` (`the_budget_charges_at_least_what_a_huge_decode_
+/// holds`): a 6320×6320 RGB PNG holds +173 MB while it is prepared and is charged 192 MB; a
+/// 6000×4000 JPEG holds +120 MB and is charged 188 MB.
+pub fn peak_intake_bytes(shape: &Inspected, crop: Option<CropSquare>) -> u64 {
+    let (width, height) = (u64::from(shape.width), u64::from(shape.height));
+    let pixels = width * height;
+    // Not measured for WebP: its YUV planes are charged at 2 bytes per pixel to be safe.
+    let decoder_planes = match shape.format {
+        PhotoFormat::WebP => pixels * 2,
+        PhotoFormat::Png | PhotoFormat::Gif | PhotoFormat::Jpeg => 0,
     };
-    let data = match format {
-        PhotoFormat::Jpeg => encode_picture(&square, PhotoFormat::Jpeg, STORED_JPEG_QUALITY),
-        _ => encode_picture(&square, PhotoFormat::Png, 0),
-    }
-    .map_err(|e| IntakeError::Corrupt(e.to_string()))?;
-    Ok(PreparedPhoto {
-        format,
-        side: square.width(),
-        content_digest: hex::encode(Sha256::digest(&data)),
-        source_digest: source_digest(bytes),
-        data,
-    })
+    let eight_bit = shape.decoded_bytes == pixels * 3 || shape.decoded_bytes == pixels * 4;
+    let converted = if eight_bit && !shape.rotated {
+        0
+    } else {
+        pixels * WORKING_BYTES_PER_PIXEL
+    };
+    let side = width.min(height);
+    let cropped = if width != height || crop.is_some() {
+        side * side * WORKING_BYTES_PER_PIXEL
+    } else {
+        0
+    };
+    let stored = u64::from(MAX_STORED_SIDE);
+    let resized = if side > stored {
+        stored * (side + stored) * WORKING_BYTES_PER_PIXEL
+    } else {
+        0
+    };
+    let animation = shape
+        .gif
+        .filter(|layout| layout.frames > 1)
+        .map_or(0, |layout| {
+            layout.charged_pixels * 2 * WORKING_BYTES_PER_PIXEL
+                + pixels * 2 * WORKING_BYTES_PER_PIXEL
+        });
+    shape.decoded_bytes
+        + decoder_planes
+        + converted
+        + cropped
+        + resized
+        + animation
+        + INTAKE_OVERHEAD_BYTES
 }
 
 /// SHA-256 of uploaded bytes, lowercase hex.
@@ -202,22 +325,29 @@ fn sniff_format(bytes: &[u8]) -> Result<PhotoFormat, IntakeError> {
         .ok_or_else(|| IntakeError::UnsupportedFormat(format!("{guessed:?}").to_uppercase()))
 }
 
-/// Decodes under limits: dimensions are checked from the header before pixels are allocated.
-fn decode_bounded(
+/// A decoder positioned after the header, under limits. The header is read without side
+/// limits so that a refusal can say what was declared; [`check_dimensions`] applies them.
+fn open_decoder(
     bytes: &[u8],
     format: PhotoFormat,
     max_pixels: u64,
-) -> Result<DynamicImage, IntakeError> {
+) -> Result<Box<dyn ImageDecoder + '_>, IntakeError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    reader.limits(decoder_limits(max_pixels));
+    reader
+        .into_decoder()
+        .map(|decoder| Box::new(decoder) as Box<dyn ImageDecoder + '_>)
+        .map_err(describe_decode_error)
+}
+
+fn decoder_limits(max_pixels: u64) -> Limits {
     let mut limits = Limits::default();
     // Room for the decoded buffer at up to 8 bytes per pixel, plus decoder working space.
     limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    limits
+}
 
-    // The header is read without side limits so that a refusal can say what was declared; the
-    // side limits are applied below, before any pixel is decoded.
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
-    reader.limits(limits.clone());
-    let mut decoder = reader.into_decoder().map_err(describe_decode_error)?;
-    let (width, height) = decoder.dimensions();
+fn check_dimensions(width: u32, height: u32, max_pixels: u64) -> Result<(), IntakeError> {
     if width == 0 || height == 0 {
         return Err(IntakeError::NoPixels);
     }
@@ -235,9 +365,19 @@ fn decode_bounded(
             limit: MAX_DECODED_SIDE,
         });
     }
-    if format == PhotoFormat::WebP {
-        check_webp_layout(bytes, width, height)?;
-    }
+    Ok(())
+}
+
+/// Decodes a picture whose header [`inspect`] accepted, under limits.
+fn decode_bounded(
+    bytes: &[u8],
+    format: PhotoFormat,
+    max_pixels: u64,
+) -> Result<DynamicImage, IntakeError> {
+    let mut decoder = open_decoder(bytes, format, max_pixels)?;
+    let (width, height) = decoder.dimensions();
+    check_dimensions(width, height, max_pixels)?;
+    let mut limits = decoder_limits(max_pixels);
     limits.max_image_width = Some(MAX_DECODED_SIDE);
     limits.max_image_height = Some(MAX_DECODED_SIDE);
     // What `ImageReader::decode` does and `from_decoder` does not: the output buffer counts.
@@ -348,6 +488,48 @@ mod tests {
             bytes.extend_from_slice(&crc32fast::hash(&chunk).to_be_bytes());
         }
         bytes
+    }
+
+    #[test]
+    fn the_decode_cost_counts_only_the_copies_a_picture_needs() {
+        let limits = IntakeLimits {
+            max_bytes: 10 << 20,
+            max_pixels: 40_000_000,
+        };
+        let square = inspect(&png_declaring(6320, 6320), limits).unwrap();
+        let rgb = 6320 * 6320 * 3;
+        let resizer = 2048 * (6320 + 2048) * 4;
+        assert_eq!(square.peak_bytes(None), rgb + resizer + (8 << 20));
+        let crop = Some(CropSquare {
+            x: 0,
+            y: 0,
+            size: 100,
+        });
+        assert_eq!(
+            square.peak_bytes(crop) - square.peak_bytes(None),
+            6320 * 6320 * 4
+        );
+        let small = inspect(&png_declaring(300, 100), limits).unwrap();
+        assert_eq!(
+            small.peak_bytes(None),
+            300 * 100 * 3 + 100 * 100 * 4 + (8 << 20)
+        );
+        let webp = Inspected {
+            format: PhotoFormat::WebP,
+            ..small
+        };
+        assert_eq!(
+            webp.peak_bytes(None) - small.peak_bytes(None),
+            300 * 100 * 2
+        );
+        let rotated = Inspected {
+            rotated: true,
+            ..small
+        };
+        assert_eq!(
+            rotated.peak_bytes(None) - small.peak_bytes(None),
+            300 * 100 * 4
+        );
     }
 
     #[test]
@@ -577,7 +759,7 @@ mod tests {
         let photo = prepare_photo(&bytes, LIMITS).unwrap();
         assert_eq!((photo.format, photo.side), (PhotoFormat::Gif, 30));
         match crate::imaging::decode_original(&photo.data).unwrap() {
-            crate::imaging::Original::Animated(animation) => assert_eq!(animation.frames.len(), 2),
+            crate::imaging::Original::Animated(animation) => assert_eq!(animation.frame_count(), 2),
             crate::imaging::Original::Still(_) => panic!("animation lost"),
         }
     }

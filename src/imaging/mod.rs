@@ -2,16 +2,19 @@
 //!
 //! - [`intake`] turns untrusted uploaded bytes into a validated, square, re-encoded original.
 //! - [`render`] turns a stored original or a generated default into `size`×`size` bytes.
+//! - [`budget`] is the memory every decode of untrusted bytes reserves before it runs.
 //!
 //! Nothing here touches the network, the database or the async executor: callers run these
 //! functions on blocking threads under the bounded image-worker semaphore.
 
 pub mod animation;
+pub mod budget;
 pub mod gif_layout;
 pub mod intake;
 pub mod render;
 pub mod webp_layout;
 
+pub use budget::{BudgetSnapshot, ImageBudget, prepare_within_budget};
 pub use intake::{
     CropSquare, IntakeError, IntakeLimits, PreparedPhoto, prepare_cropped_photo, prepare_photo,
 };

@@ -15,16 +15,17 @@ use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ExtendedColorType, ImageEncoder, ImageReader, Limits, Rgb, RgbImage};
 
 use super::PhotoFormat;
-use super::animation::{Animation, decode_gif_frames};
+use super::animation::{StoredAnimation, is_on_ladder};
 
 /// JPEG quality of served renditions.
 pub const RENDER_JPEG_QUALITY: u8 = 85;
 
-/// A decoded stored original: a still picture (RGB8 or RGBA8) or an animation.
+/// A decoded stored original: a still picture (RGB8 or RGBA8) or an animation (its encoded
+/// bytes and first frame, see [`StoredAnimation`]).
 #[derive(Clone, Debug)]
 pub enum Original {
     Still(DynamicImage),
-    Animated(Animation),
+    Animated(StoredAnimation),
 }
 
 impl Original {
@@ -36,12 +37,16 @@ impl Original {
         }
     }
 
-    /// This original at `size`×`size` in `format`. Animations stay animated as GIF; other
-    /// formats get their first frame.
+    pub fn is_animated(&self) -> bool {
+        matches!(self, Original::Animated(_))
+    }
+
+    /// This original at `size`×`size` in `format`. Animations stay animated as GIF at the
+    /// ladder's sizes; other sizes and formats get their first frame.
     pub fn render(&self, size: u32, format: PhotoFormat) -> image::ImageResult<Vec<u8>> {
         match (self, format) {
-            (Original::Animated(animation), PhotoFormat::Gif) => {
-                animation.resized(size).encode_gif()
+            (Original::Animated(animation), PhotoFormat::Gif) if is_on_ladder(size) => {
+                animation.render(size)
             }
             (Original::Animated(animation), _) => {
                 let still = resize_square(&animation.first_frame(), size);
@@ -54,11 +59,11 @@ impl Original {
     }
 }
 
-/// Decodes a stored original (already validated at intake).
+/// Decodes a stored original (already validated at intake); an animation only as far as its
+/// first frame.
 pub fn decode_original(bytes: &[u8]) -> Result<Original, String> {
     if image::guess_format(bytes).ok() == Some(image::ImageFormat::Gif)
-        && let Some(animation) =
-            decode_gif_frames(bytes, u64::MAX, None).map_err(|e| e.to_string())?
+        && let Some(animation) = StoredAnimation::read(bytes.to_vec()).map_err(|e| e.to_string())?
     {
         return Ok(Original::Animated(animation));
     }

@@ -121,14 +121,26 @@ pub struct OwnedPhoto {
     pub updated_at: i64,
 }
 
-/// Stores an uploaded photo for an account.
+/// Stores an uploaded photo for an account, unless it already holds `max_photos`: the count
+/// is checked inside the same `BEGIN IMMEDIATE` transaction as the insert, so parallel
+/// uploads cannot both take the last slot (12 at once took an account to 13 of 10).
+/// `None` when the account is full.
 pub async fn insert_owned(
     pool: &SqlitePool,
     user_id: i64,
     photo: &crate::imaging::PreparedPhoto,
-) -> Result<i64, sqlx::Error> {
+    max_photos: u32,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = super::begin_write(pool).await?;
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE user_id = ?")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if held >= i64::from(max_photos) {
+        return Ok(None);
+    }
     let now = super::now();
-    sqlx::query_scalar(
+    let id = sqlx::query_scalar(
         "INSERT INTO photos (format, data, side, content_digest, source_digest, user_id, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -140,8 +152,19 @@ pub async fn insert_owned(
     .bind(user_id)
     .bind(now)
     .bind(now)
-    .fetch_one(pool)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// How many photos an account holds (a cheap check before decoding an upload; the one that
+/// holds is [`insert_owned`]'s).
+pub async fn count_owned(pool: &SqlitePool, user_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE user_id = ?")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await
 }
 
 pub async fn owned_by(pool: &SqlitePool, user_id: i64) -> Result<Vec<OwnedPhoto>, sqlx::Error> {

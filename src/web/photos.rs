@@ -1,5 +1,6 @@
-//! Photos in an account: upload (multipart, bounded, through the shared intake, with the
-//! browser cropper's square when it sent one), previews, assignment to addresses, deletion.
+//! Photos in an account: upload (multipart, bounded, through the shared intake and its memory
+//! budget, with the browser cropper's square when it sent one), previews, assignment to
+//! addresses, deletion.
 //! Every query is scoped to the logged-in account, so another account's ids do nothing.
 
 use actix_multipart::Multipart;
@@ -12,7 +13,7 @@ use super::profile::after_action;
 use super::session::Visitor;
 use crate::avatar::request::parse_size;
 use crate::error::AppError;
-use crate::imaging::{CropSquare, IntakeError, prepare_cropped_photo};
+use crate::imaging::{CropSquare, IntakeError, prepare_within_budget};
 use crate::state::{AppState, intake_limits};
 use crate::store::{addresses, photos};
 
@@ -89,13 +90,14 @@ pub async fn upload(
         Err(Err(error)) => return Err(error),
     };
     visitor.check_csrf(&form.csrf)?;
-    let owned = photos::owned_by(&state.pool, user.user_id).await?;
-    if owned.len() >= state.config.max_photos_per_account as usize {
-        let message = format!(
-            "An account keeps at most {} photos; delete one first.",
-            state.config.max_photos_per_account
-        );
-        return after_action(&state, Err(message)).await;
+    let max_photos = state.config.max_photos_per_account;
+    let full = || {
+        let message = format!("An account keeps at most {max_photos} photos; delete one first.");
+        Err(message)
+    };
+    // Cheap, to spare a decode; the check that holds is inside `insert_owned`'s transaction.
+    if photos::count_owned(&state.pool, user.user_id).await? >= i64::from(max_photos) {
+        return after_action(&state, full()).await;
     }
     let Some(bytes) = form.photo.filter(|b| !b.is_empty()) else {
         return after_action(&state, Err("Choose a photo to upload.".into())).await;
@@ -104,13 +106,18 @@ pub async fn upload(
         [Some(x), Some(y), Some(size)] if size > 0 => Some(CropSquare { x, y, size }),
         _ => None,
     };
-    let prepared = web::block(move || prepare_cropped_photo(&bytes, limits, crop))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let result = match prepared {
-        Ok(photo) => {
-            photos::insert_owned(&state.pool, user.user_id, &photo).await?;
-            Ok("The photo is uploaded. Choose the addresses that show it.".to_string())
+    let result = match prepare_within_budget(&state.image_budget, bytes, limits, crop).await {
+        Ok(photo) => match photos::insert_owned(&state.pool, user.user_id, &photo, max_photos)
+            .await?
+        {
+            Some(_) => Ok("The photo is uploaded. Choose the addresses that show it.".to_string()),
+            None => full(),
+        },
+        Err(IntakeError::Busy { retry_after }) => {
+            return Err(AppError::Overloaded {
+                reason: "The server is busy with other photos; try again in a few seconds.".into(),
+                retry_after,
+            });
         }
         Err(error) => Err(format!("The photo was refused: {error}.")),
     };

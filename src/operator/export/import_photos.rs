@@ -1,8 +1,8 @@
 //! The photos of an imported account: decoded from base64, their digest checked (for a
 //! Cameo export), and either found already held here (same content or upload digest) or
-//! passed through the intake ([`crate::imaging::prepare_photo`]), so no unchecked bytes are
-//! ever stored. The intake runs before the account's write transaction starts, off the async
-//! executor; storing happens inside it ([`store_photos`]).
+//! passed through the intake ([`crate::imaging::prepare_within_budget`]), so no unchecked bytes
+//! are ever stored. The intake runs before the account's write transaction starts, off the
+//! async executor, one photo at a time; storing happens inside it ([`store_photos`]).
 
 use std::collections::HashMap;
 
@@ -14,7 +14,10 @@ use sqlx::SqlitePool;
 use super::ExportError;
 use super::format::Photo;
 use super::import::{Origin, Written};
-use crate::imaging::{IntakeLimits, PhotoFormat, PreparedPhoto, prepare_photo};
+use crate::imaging::budget::DEFAULT_IMAGE_MEMORY_BUDGET;
+use crate::imaging::{
+    ImageBudget, IntakeLimits, PhotoFormat, PreparedPhoto, prepare_within_budget,
+};
 use crate::store::export::{ImportTransaction, find_photo};
 use crate::store::now;
 
@@ -35,6 +38,9 @@ pub(super) async fn ready_photos(
     skipped: &mut Vec<String>,
 ) -> Result<Vec<(String, Ready)>, ExportError> {
     let mut ready = Vec::new();
+    // Photos are prepared one after another, so this budget never makes one wait; it refuses
+    // a photo whose decode alone would exceed the default budget, as the server would.
+    let budget = ImageBudget::new(DEFAULT_IMAGE_MEMORY_BUDGET, std::time::Duration::ZERO);
     for photo in photos {
         let name = short(&photo.digest);
         let Ok(bytes) = BASE64.decode(photo.data.trim()) else {
@@ -59,10 +65,7 @@ pub(super) async fn ready_photos(
             ready.push((photo.digest.clone(), Ready::Held(id)));
             continue;
         }
-        let prepared = tokio::task::spawn_blocking(move || prepare_photo(&bytes, limits))
-            .await
-            .map_err(|e| ExportError::Internal(format!("image worker failed: {e}")))?;
-        match prepared {
+        match prepare_within_budget(&budget, bytes, limits, None).await {
             Ok(mut prepared) => {
                 prepared.source_digest = source_digest;
                 // A WebP or still-GIF upload is stored as PNG bytes but served as uploaded:
