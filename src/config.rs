@@ -111,6 +111,9 @@ pub struct Config {
     /// Rate limits and lock-outs count an IPv6 client by this prefix of its address (a
     /// household or a server usually holds a whole /64 and can rotate inside it).
     pub ipv6_client_prefix: u8,
+    /// Password hashes and verifications that may wait for a core (0: four per core);
+    /// more are refused with 503 at once.
+    pub password_queue: usize,
 }
 
 impl Config {
@@ -206,6 +209,7 @@ impl Config {
             trusted_proxies: layers.parse("trusted_proxies", parse_network_list)?,
             ipv6_client_prefix: layers.parse("ipv6_client_prefix", |v| parse_int_in(v, 32, 128))?
                 as u8,
+            password_queue: layers.parse("password_queue", |v| parse_int_in(v, 0, 1000))? as usize,
             metrics_token: layers.parse("metrics_token", |v| {
                 if v.chars().all(|c| c.is_ascii_graphic()) && v.len() <= 200 {
                     Ok(v.to_string())
@@ -312,6 +316,7 @@ impl Config {
                 ),
             ),
             ("ipv6_client_prefix", self.ipv6_client_prefix.to_string()),
+            ("password_queue", self.password_queue.to_string()),
             (
                 "metrics_token",
                 quoted(if self.metrics_token.is_empty() {
@@ -496,6 +501,11 @@ const KEYS: &[Key] = &[
         name: "ipv6_client_prefix",
         allowed: "a prefix length from 32 to 128",
         default: "64",
+    },
+    Key {
+        name: "password_queue",
+        allowed: "0 (four per CPU) to 1000",
+        default: "0",
     },
     Key {
         name: "metrics_token",

@@ -302,6 +302,8 @@ pub async fn scrape(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
     state.metrics.write(&mut out);
     write_render(&mut out, &state).await;
     write_fallback(&mut out, state.gravatar.metrics());
+    state.passwords.write_metrics(&mut out);
+    state.outbox.write_metrics(&mut out);
     write_stored(&mut out, &state).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
