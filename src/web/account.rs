@@ -223,29 +223,40 @@ pub async fn signup(
     );
     // Both outcomes below hash once, so they take the same time.
     let hash = or_refuse!(state.passwords.hash(password.to_string()).await, refuse);
-    match users::create(&state.pool, email.as_str(), &hash).await? {
-        Some(user_id) => {
-            if let Err(problem) = claim_account_address(&state, user_id, &email).await {
-                tracing::warn!(%problem, "a new account's confirmation link was not mailed");
+    // A path on this site whose only variable part is the percent-encoded address.
+    let location = sent_location(email.as_str());
+    let created = users::create(&state.pool, email.as_str(), &hash).await?;
+    // What differs between a new and an existing account happens after the answer.
+    let state = state.clone();
+    tokio::spawn(async move {
+        match created {
+            Some(user_id) => {
+                if let Err(problem) = claim_account_address(&state, user_id, &email).await {
+                    tracing::warn!(%problem, "a new account's confirmation link was not mailed");
+                }
             }
+            None => state.outbox.send(existing_owner_mail(&state, &email)),
         }
-        None => state.outbox.send(Outgoing {
-            to: email.as_str().to_string(),
-            subject: "Someone tried to sign up with your address".into(),
-            body: format!(
-                "Someone (maybe you) tried to create a Cameo account at {base} for {email}, \
+    });
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish())
+}
+
+/// The mail to the owner of an address someone tried to sign up with again.
+fn existing_owner_mail(state: &AppState, email: &Identity) -> Outgoing {
+    Outgoing {
+        to: email.as_str().to_string(),
+        subject: "Someone tried to sign up with your address".into(),
+        body: format!(
+            "Someone (maybe you) tried to create a Cameo account at {base} for {email}, \
                  which already has one.\n\n\
                  Log in here:\n{base}/login\n\n\
                  Forgot your password? Choose a new one here:\n{base}/forgot\n\n\
                  If it was not you, ignore this mail; nothing has changed.\n",
-                base = state.config.base_url
-            ),
-        }),
+            base = state.config.base_url
+        ),
     }
-    // A path on this site whose only variable part is the percent-encoded address.
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, sent_location(email.as_str())))
-        .finish())
 }
 
 pub async fn login_form(
@@ -384,11 +395,14 @@ pub async fn forgot(
         .take(254)
         .collect();
     if let Some(user) = users::by_email(&state.pool, &email).await? {
-        // Whatever happens here, the answer is the same page as for an unknown address: a
-        // link still pending or a spent mail budget is not something to reveal.
-        if let Err(reason) = mail_reset_link(&state, &client, &user).await {
-            tracing::info!(%reason, "no reset link mailed");
-        }
+        // Whatever happens next, the answer is the same page, at once, as for an unknown
+        // address: a pending link or a spent mail budget is not something to reveal.
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(reason) = mail_reset_link(&state, &client, &user).await {
+                tracing::info!(%reason, "no reset link mailed");
+            }
+        });
     }
     message(
         &visitor,
