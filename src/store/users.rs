@@ -133,11 +133,13 @@ pub async fn create_session(
     lifetime_secs: i64,
 ) -> Result<(), sqlx::Error> {
     let now = now();
-    // Expired sessions are swept here, at the one place sessions are made.
+    // Expired sessions are swept here, at the one place sessions are made, and with them
+    // rate-limit windows long over (a week: no limit counts over a longer window).
     sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
         .bind(now)
         .execute(pool)
         .await?;
+    super::throttles::purge(pool, 7 * 86_400).await?;
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?)",
