@@ -126,6 +126,9 @@ pub struct Config {
     /// Bytes every decode of untrusted image bytes reserves from before it runs (one pool
     /// per process, see `imaging::budget`).
     pub image_memory_budget: u64,
+    /// Password hashes and verifications that may wait for a core (0: four per core);
+    /// more are refused with 503 at once.
+    pub password_queue: usize,
 }
 
 impl Config {
@@ -273,6 +276,7 @@ impl Config {
                     }
                 })
             })?,
+            password_queue: layers.parse("password_queue", |v| parse_int_in(v, 0, 1000))? as usize,
             metrics_token: layers.parse("metrics_token", |v| {
                 if v.chars().all(|c| c.is_ascii_graphic()) && v.len() <= 200 {
                     Ok(v.to_string())
@@ -411,6 +415,7 @@ impl Config {
                         .join(", ")
                 ),
             ),
+            ("password_queue", self.password_queue.to_string()),
             (
                 "metrics_token",
                 quoted(if self.metrics_token.is_empty() {
@@ -626,6 +631,11 @@ const KEYS: &[Key] = &[
         name: "purge_sizes",
         allowed: "a list of sizes from 1 to 2048 (at most 32)",
         default: "",
+    },
+    Key {
+        name: "password_queue",
+        allowed: "0 (four per CPU) to 1000",
+        default: "0",
     },
     Key {
         name: "metrics_token",

@@ -21,6 +21,7 @@
 //! - [`error`]: the one error type and its HTTP mapping.
 //! - [`observe`]: request ids, the access log, `/healthz` and `/readyz`.
 //! - [`metrics`]: Prometheus series and `/metrics`.
+//! - [`passwords`]: the one bounded queue every argon2 hash and verification goes through.
 //!
 //! [`Application::build`] binds (use `127.0.0.1:0` in tests), migrates and returns a server
 //! ready to run, so tests start the very server the binary runs.
@@ -40,6 +41,7 @@ pub mod metrics;
 pub mod observe;
 pub mod operator;
 pub mod outbound;
+pub mod passwords;
 pub mod purge;
 pub mod state;
 pub mod store;

@@ -6,7 +6,15 @@
 //! server log instead, so a development server works without a mail server.
 //! Logs never show an SMTP password, and a recipient is logged only in the `log` transport,
 //! whose whole point is to show the message.
+//!
+//! Requests never wait for SMTP: they hand a mail to the [`Outbox`], a bounded channel read
+//! by one task that sends one mail at a time. So a page answers in the same time whether or
+//! not it mailed anyone (no account enumeration by timing), and a slow or dead mail server
+//! cannot hold requests. When the channel is full a mail is dropped with a log line and
+//! counted (`cameo_mail_total{outcome="dropped"}`); callers that must not leave a claim
+//! without its mail reserve a place first ([`Outbox::reserve`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
@@ -14,6 +22,10 @@ use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Config;
+use crate::metrics::{Counter, Exposition, Kind};
+
+/// Mails that may wait for the sending task; past this, new mails are refused or dropped.
+pub const OUTBOX_CAPACITY: usize = 200;
 
 pub enum Mailer {
     Smtp {
@@ -31,6 +43,107 @@ pub enum MailError {
     BadRecipient(String),
     #[error("the mail could not be sent; try again later")]
     Send(String),
+    #[error("too many mails are waiting to go out; try again in a few minutes")]
+    Busy,
+}
+
+/// Whether `to` is an address a mail can be built for, checked before anything is stored.
+pub fn check_recipient(to: &str) -> Result<(), MailError> {
+    to.parse::<Mailbox>()
+        .map(|_| ())
+        .map_err(|e| MailError::BadRecipient(e.to_string()))
+}
+
+/// One mail waiting to be sent.
+pub struct Outgoing {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Default)]
+struct OutboxCounters {
+    queued: Counter,
+    sent: Counter,
+    failed: Counter,
+    dropped: Counter,
+}
+
+/// The requests' side of the sending task: see the module comment.
+pub struct Outbox {
+    sender: tokio::sync::mpsc::Sender<Outgoing>,
+    counters: Arc<OutboxCounters>,
+}
+
+/// A place in the outbox, taken before a claim is stored so the claim never lacks its mail.
+pub struct OutboxPlace<'a> {
+    permit: tokio::sync::mpsc::Permit<'a, Outgoing>,
+    counters: &'a OutboxCounters,
+}
+
+impl OutboxPlace<'_> {
+    pub fn send(self, mail: Outgoing) {
+        self.counters.queued.inc();
+        self.permit.send(mail);
+    }
+}
+
+impl Outbox {
+    /// Starts the sending task on the current runtime; it ends when the outbox is dropped.
+    pub fn start(mailer: Mailer, capacity: usize) -> Outbox {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Outgoing>(capacity.max(1));
+        let counters = Arc::new(OutboxCounters::default());
+        let task_counters = counters.clone();
+        tokio::spawn(async move {
+            while let Some(mail) = receiver.recv().await {
+                match mailer.send(&mail.to, &mail.subject, &mail.body).await {
+                    Ok(()) => task_counters.sent.inc(),
+                    Err(_) => task_counters.failed.inc(),
+                }
+            }
+        });
+        Outbox { sender, counters }
+    }
+
+    /// A place for one mail, or [`MailError::Busy`] when the outbox is full.
+    pub fn reserve(&self) -> Result<OutboxPlace<'_>, MailError> {
+        match self.sender.try_reserve() {
+            Ok(permit) => Ok(OutboxPlace {
+                permit,
+                counters: &self.counters,
+            }),
+            Err(_) => {
+                self.counters.dropped.inc();
+                tracing::warn!("the outbox is full: a mail was not sent");
+                Err(MailError::Busy)
+            }
+        }
+    }
+
+    /// Queues a mail whose loss only costs the recipient a retry (logged and counted).
+    pub fn send(&self, mail: Outgoing) {
+        if let Ok(place) = self.reserve() {
+            place.send(mail);
+        }
+    }
+
+    /// `cameo_mail_total{outcome}` for `/metrics`.
+    pub fn write_metrics(&self, out: &mut Exposition) {
+        let name = "cameo_mail_total";
+        out.family(
+            name,
+            "Mails by outcome: queued for the sending task, sent, failed at the mail server, or dropped because the outbox was full.",
+            Kind::Counter,
+        );
+        for (outcome, counter) in [
+            ("queued", &self.counters.queued),
+            ("sent", &self.counters.sent),
+            ("failed", &self.counters.failed),
+            ("dropped", &self.counters.dropped),
+        ] {
+            out.sample(name, &[("outcome", outcome)], counter.get() as f64);
+        }
+    }
 }
 
 impl Mailer {

@@ -309,6 +309,8 @@ pub async fn scrape(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
     if let Some(purger) = &state.purger {
         write_purge(&mut out, purger);
     }
+    state.passwords.write_metrics(&mut out);
+    state.outbox.write_metrics(&mut out);
     write_stored(&mut out, &state).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

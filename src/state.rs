@@ -16,11 +16,11 @@ use crate::federation::Federation;
 use crate::gravatar::Gravatar;
 use crate::imaging::budget::ADMISSION_WAIT;
 use crate::imaging::{ImageBudget, IntakeLimits};
-use crate::mail::Mailer;
+use crate::mail::{Mailer, OUTBOX_CAPACITY, Outbox};
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
+use crate::passwords::{PasswordQueue, queue_shape};
 use crate::store::changes::ChangeWatch;
-use crate::web::auth::LoginLimiter;
 
 pub struct AppState {
     pub config: Arc<Config>,
@@ -33,8 +33,10 @@ pub struct AppState {
     pub outbound: Outbound,
     pub federation: Federation,
     pub gravatar: Gravatar,
-    pub mailer: Mailer,
-    pub login_limiter: LoginLimiter,
+    /// Mail goes out through this bounded queue, off the request path.
+    pub outbox: Outbox,
+    /// Every argon2 hash and verification runs through this bounded queue.
+    pub passwords: PasswordQueue,
     /// Rate-limit windows of the API (per token, per client, per looked-up address).
     pub api_limits: RateLimits,
     /// Remembered answers of `/api/v1/lookup`.
@@ -60,9 +62,15 @@ impl AppState {
         let cache_control = HeaderValue::from_str(&config.avatar_cache_control())
             .expect("digits make a valid header value");
         Ok(AppState {
-            mailer: Mailer::from_config(&config).map_err(AppError::Internal)?,
-            // 20 failures per client address or 5 per account in 15 minutes lock that key out.
-            login_limiter: LoginLimiter::new(20, 5, std::time::Duration::from_secs(15 * 60)),
+            outbox: Outbox::start(
+                Mailer::from_config(&config).map_err(AppError::Internal)?,
+                OUTBOX_CAPACITY,
+            ),
+            passwords: {
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let (running, waiting) = queue_shape(cores, config.password_queue);
+                PasswordQueue::new(running, waiting)
+            },
             gravatar: Gravatar::new(&config, outbound.clone(), image_budget.clone()),
             image_budget,
             api_limits: RateLimits::new(),

@@ -206,9 +206,12 @@ async fn admit(
                     None,
                 ));
             }
+            // An IPv6 client counts by its /64 (see `client::limit_key`), so it cannot
+            // rotate addresses for a fresh quota.
+            let key = crate::client::limit_key(client, state.config.ipv6_client_prefix);
             (
                 Caller::Anonymous { client },
-                format!("client:{client}"),
+                format!("client:{key}"),
                 state.config.api_anonymous_rate_limit,
             )
         }

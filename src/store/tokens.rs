@@ -28,6 +28,7 @@ pub struct PendingClaim {
     pub address: String,
     pub purpose: String,
     pub proof: Option<String>,
+    pub created_at: i64,
     pub expires_at: i64,
 }
 
@@ -93,13 +94,48 @@ pub async fn take(
     .await
 }
 
+/// The account of a live (unused, unexpired) token, without using it: cheap checks come
+/// before expensive work.
+pub async fn live_owner(
+    pool: &SqlitePool,
+    token_hash: &str,
+    purpose: Purpose,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM tokens WHERE token_hash = ? AND purpose = ?
+           AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(purpose.name())
+    .bind(now())
+    .fetch_optional(pool)
+    .await
+}
+
+/// When the newest live token of `purpose` for the account was made (its mail sent), if any.
+pub async fn newest_live(
+    pool: &SqlitePool,
+    user_id: i64,
+    purpose: Purpose,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MAX(created_at) FROM tokens WHERE user_id = ? AND purpose = ?
+           AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(user_id)
+    .bind(purpose.name())
+    .bind(now())
+    .fetch_one(pool)
+    .await
+}
+
 /// The account's live claims (confirmation mails sent, OpenID proofs awaited).
 pub async fn pending_claims(
     pool: &SqlitePool,
     user_id: i64,
 ) -> Result<Vec<PendingClaim>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT address, purpose, proof, expires_at FROM tokens
+        "SELECT address, purpose, proof, created_at, expires_at FROM tokens
          WHERE user_id = ? AND address IS NOT NULL AND used_at IS NULL AND expires_at > ?
          ORDER BY address",
     )

@@ -52,7 +52,8 @@ pub async fn by_id(pool: &SqlitePool, id: i64) -> Result<Option<User>, sqlx::Err
         .await
 }
 
-/// Sets a new password and ends every session of the account except `keep` (if any).
+/// Sets a new password, ends every session of the account except `keep` (if any), and
+/// voids every reset link of the account: a link mailed before the change must not undo it.
 pub async fn set_password(
     pool: &SqlitePool,
     user_id: i64,
@@ -60,6 +61,43 @@ pub async fn set_password(
     keep_session: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = super::begin_write(pool).await?;
+    replace_password(&mut tx, user_id, password_hash, keep_session).await?;
+    tx.commit().await
+}
+
+/// Uses the reset link whose token hashes to `token_hash` and sets the new password in one
+/// transaction: `None` (and nothing changed) if the link is unknown, used or expired. Every
+/// session and every other reset link of the account ends with it.
+pub async fn reset_password(
+    pool: &SqlitePool,
+    token_hash: &str,
+    password_hash: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let now = now();
+    let mut tx = super::begin_write(pool).await?;
+    let user_id: Option<i64> = sqlx::query_scalar(
+        "UPDATE tokens SET used_at = ? WHERE token_hash = ? AND purpose = 'reset_password'
+           AND used_at IS NULL AND expires_at > ?
+         RETURNING user_id",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(user_id) = user_id {
+        replace_password(&mut tx, user_id, password_hash, None).await?;
+    }
+    tx.commit().await?;
+    Ok(user_id)
+}
+
+async fn replace_password(
+    tx: &mut sqlx::SqliteConnection,
+    user_id: i64,
+    password_hash: &str,
+    keep_session: Option<&str>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
         .bind(password_hash)
         .bind(now())
@@ -71,7 +109,11 @@ pub async fn set_password(
         .bind(keep_session)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await
+    sqlx::query("DELETE FROM tokens WHERE user_id = ? AND purpose = 'reset_password'")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// Deletes the account and, by cascade, its sessions, tokens, addresses and photos.
@@ -91,11 +133,13 @@ pub async fn create_session(
     lifetime_secs: i64,
 ) -> Result<(), sqlx::Error> {
     let now = now();
-    // Expired sessions are swept here, at the one place sessions are made.
+    // Expired sessions are swept here, at the one place sessions are made, and with them
+    // rate-limit windows long over (a week: no limit counts over a longer window).
     sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
         .bind(now)
         .execute(pool)
         .await?;
+    super::throttles::purge(pool, 7 * 86_400).await?;
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?)",

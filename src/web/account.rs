@@ -1,18 +1,29 @@
 //! Account pages: sign up, log in and out, forgotten and changed passwords, deletion.
 //! Handlers read the form, apply the rules in `auth`, call the store, and render a page.
+//!
+//! Against hostile clients every form does its cheap checks first (CSRF, the shape of the
+//! input, the reset link's existence, the rate limits of `auth`) and only then asks the
+//! bounded `passwords` queue for argon2 work. Sign-up and "forgot my password" answer the
+//! same page in the same time whether or not the account exists: mail goes out through the
+//! outbox, and an existing owner is told by mail that someone tried to sign up.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::auth::{
-    check_password_pair, hash_password, link_token, random_token, token_hash, verify_password,
+    self, FORGOTS_PER_CLIENT, LOGINS_PER_ACCOUNT, LOGINS_PER_CLIENT, MAIL_COOL_DOWN_SECS,
+    REAUTHS_PER_ACCOUNT, RESETS_PER_CLIENT, SIGNUPS_PER_CLIENT, check_password_pair, link_token,
+    random_token, token_hash,
 };
-use super::claims::start_email_claim;
+use super::claims::{claim_account_address, take_mail_budget};
 use super::pages::{FormData, Layout, render_page, see_other};
 use super::session::{Visitor, end_session_cookie, start_session};
+use crate::client::limit_key_of;
 use crate::error::AppError;
 use crate::identity::Identity;
+use crate::mail::Outgoing;
 use crate::state::AppState;
 use crate::store::tokens::{self, NewToken, Purpose};
 use crate::store::users;
@@ -62,6 +73,13 @@ struct DeletePage {
 }
 
 #[derive(Template)]
+#[template(path = "check_mail.html")]
+struct CheckMailPage {
+    layout: Layout,
+    address: String,
+}
+
+#[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {
     pub layout: Layout,
@@ -88,24 +106,62 @@ pub fn message(
     render_page(visitor, &page, status)
 }
 
-/// Runs argon2 off the async executor.
-async fn hash_off_thread(password: String) -> Result<String, AppError> {
-    web::block(move || hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(AppError::Internal)
+/// Shows a refusal that a client should wait out (a rate limit: 429; a full password
+/// queue: 503) in the form it came from, with `Retry-After`; any other error passes on.
+fn refuse_in_form(
+    error: AppError,
+    refuse: impl FnOnce(String, StatusCode) -> Result<HttpResponse, AppError>,
+) -> Result<HttpResponse, AppError> {
+    let Some(seconds) = error.retry_after() else {
+        return Err(error);
+    };
+    let status = actix_web::ResponseError::status_code(&error);
+    let mut response = refuse(error.to_string(), status)?;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    Ok(response)
 }
 
-async fn verify_off_thread(hash: String, password: String) -> Result<bool, AppError> {
-    web::block(move || verify_password(&hash, &password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))
+/// Runs `step` and shows its wait-out refusal in the form (see [`refuse_in_form`]).
+macro_rules! or_refuse {
+    ($step:expr, $refuse:expr) => {
+        match $step {
+            Ok(value) => value,
+            Err(error) => return refuse_in_form(error, $refuse),
+        }
+    };
+}
+
+/// Where sign-up sends the browser: the "check your mail" page naming the address.
+fn sent_location(address: &str) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("sent", address)
+        .finish();
+    format!("/signup?{query}")
+}
+
+/// The address of `/signup?sent=ADDRESS`, if it is one.
+fn sent_address(query: &str) -> Option<Identity> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "sent")
+        .filter(|(_, value)| value.len() <= 254)
+        .and_then(|(_, value)| Identity::parse(&value).ok())
+        .filter(|identity| matches!(identity, Identity::Email(_)))
 }
 
 pub async fn signup_form(
+    request: HttpRequest,
     visitor: Visitor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(address) = sent_address(request.query_string()) {
+        let page = CheckMailPage {
+            layout: Layout::new("Check your mail", &visitor, &state),
+            address: address.as_str().to_string(),
+        };
+        return render_page(&visitor, &page, StatusCode::OK);
+    }
     let page = SignupPage {
         layout: Layout::new("Sign up", &visitor, &state),
         email: String::new(),
@@ -114,6 +170,7 @@ pub async fn signup_form(
 }
 
 pub async fn signup(
+    request: HttpRequest,
     visitor: Visitor,
     state: web::Data<AppState>,
     form: FormData,
@@ -125,7 +182,7 @@ pub async fn signup(
             &visitor,
             &SignupPage {
                 layout,
-                email: form.get("email").to_string(),
+                email: form.get("email").chars().take(254).collect(),
             },
             status,
         )
@@ -155,25 +212,51 @@ pub async fn signup(
     if let Err(message) = check_password_pair(password, form.get("password_again")) {
         return refuse(message, StatusCode::BAD_REQUEST);
     }
-    let hash = hash_off_thread(password.to_string()).await?;
-    let Some(user_id) = users::create(&state.pool, email.as_str(), &hash).await? else {
-        return refuse(
-            "There is already an account for this address. Log in, or reset its password.".into(),
-            StatusCode::CONFLICT,
-        );
-    };
-    let cookie = start_session(&state, user_id).await?;
-    let next = match start_email_claim(&state, user_id, &email).await {
-        Ok(()) => "/account?done=welcome",
-        Err(_) => "/account?done=welcome_no_mail",
-    };
-    let mut response = HttpResponse::SeeOther()
-        .insert_header(("Location", next))
-        .finish();
-    response
-        .add_cookie(&cookie)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(response)
+    let client = limit_key_of(&request, &state.config);
+    or_refuse!(
+        auth::take(&state.pool, SIGNUPS_PER_CLIENT, &client).await,
+        refuse
+    );
+    or_refuse!(
+        take_mail_budget(&state, &client, None, email.as_str()).await,
+        refuse
+    );
+    // Both outcomes below hash once, so they take the same time.
+    let hash = or_refuse!(state.passwords.hash(password.to_string()).await, refuse);
+    // A path on this site whose only variable part is the percent-encoded address.
+    let location = sent_location(email.as_str());
+    let created = users::create(&state.pool, email.as_str(), &hash).await?;
+    // What differs between a new and an existing account happens after the answer.
+    let state = state.clone();
+    tokio::spawn(async move {
+        match created {
+            Some(user_id) => {
+                if let Err(problem) = claim_account_address(&state, user_id, &email).await {
+                    tracing::warn!(%problem, "a new account's confirmation link was not mailed");
+                }
+            }
+            None => state.outbox.send(existing_owner_mail(&state, &email)),
+        }
+    });
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish())
+}
+
+/// The mail to the owner of an address someone tried to sign up with again.
+fn existing_owner_mail(state: &AppState, email: &Identity) -> Outgoing {
+    Outgoing {
+        to: email.as_str().to_string(),
+        subject: "Someone tried to sign up with your address".into(),
+        body: format!(
+            "Someone (maybe you) tried to create a Cameo account at {base} for {email}, \
+                 which already has one.\n\n\
+                 Log in here:\n{base}/login\n\n\
+                 Forgot your password? Choose a new one here:\n{base}/forgot\n\n\
+                 If it was not you, ignore this mail; nothing has changed.\n",
+            base = state.config.base_url
+        ),
+    }
 }
 
 pub async fn login_form(
@@ -217,26 +300,36 @@ pub async fn login(
             status,
         )
     };
-    let client = crate::client::client_ip_of(&request, &state.config);
-    if let Err(minutes) = state.login_limiter.check(client, &email) {
-        return refuse(
-            format!("Too many failed attempts. Wait {minutes} minutes, or reset your password."),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
+    // Each attempt is counted before its password is checked, so a burst cannot verify
+    // more guesses than the limits allow; a client over its limit does not even count
+    // against the account.
+    let client = limit_key_of(&request, &state.config);
+    or_refuse!(
+        auth::take(&state.pool, LOGINS_PER_CLIENT, &client).await,
+        refuse
+    );
+    let attempt = or_refuse!(
+        auth::take(&state.pool, LOGINS_PER_ACCOUNT, &email).await,
+        refuse
+    );
     let user = users::by_email(&state.pool, &email).await?;
     let stored = user
         .as_ref()
         .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
-    let matches = verify_off_thread(stored, form.get("password").to_string()).await?;
+    let matches = or_refuse!(
+        state
+            .passwords
+            .verify(stored, form.get("password").to_string())
+            .await,
+        refuse
+    );
     let Some(user) = user.filter(|_| matches) else {
-        state.login_limiter.record_failure(client, &email);
         return refuse(
             "Wrong email address or password.".into(),
             StatusCode::UNAUTHORIZED,
         );
     };
-    state.login_limiter.record_success(&email);
+    auth::forget_if_alone(&state.pool, LOGINS_PER_ACCOUNT, &email, attempt).await?;
     if let Some(old) = &visitor.session_hash {
         users::delete_session(&state.pool, old).await?;
     }
@@ -279,38 +372,37 @@ pub async fn forgot_form(
 }
 
 pub async fn forgot(
+    request: HttpRequest,
     visitor: Visitor,
     state: web::Data<AppState>,
     form: FormData,
 ) -> Result<HttpResponse, AppError> {
     visitor.check_csrf(form.get("csrf"))?;
-    let email = form.get("email").trim().to_lowercase();
+    let refuse = |message: String, status: StatusCode| {
+        let layout = Layout::new("Reset your password", &visitor, &state).with_error(message);
+        render_page(&visitor, &ForgotPage { layout }, status)
+    };
+    let client = limit_key_of(&request, &state.config);
+    or_refuse!(
+        auth::take(&state.pool, FORGOTS_PER_CLIENT, &client).await,
+        refuse
+    );
+    let email: String = form
+        .get("email")
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(254)
+        .collect();
     if let Some(user) = users::by_email(&state.pool, &email).await? {
-        let token = random_token();
-        let hash = token_hash(&token);
-        tokens::insert(
-            &state.pool,
-            NewToken {
-                token_hash: &hash,
-                purpose: Purpose::ResetPassword,
-                user_id: user.id,
-                address: None,
-                proof: None,
-                lifetime_secs: RESET_LIFETIME_SECS,
-            },
-        )
-        .await?;
-        let body = format!(
-            "Someone (hopefully you) asked to reset the password of your Cameo account.\n\n\
-             Choose a new password here (the link works once, for one hour):\n{}/reset/{token}\n\n\
-             If it was not you, ignore this mail; your password stays as it is.\n",
-            state.config.base_url
-        );
-        // The answer is the same whether or not the mail went out: no account enumeration.
-        let _ = state
-            .mailer
-            .send(&user.email, "Reset your Cameo password", &body)
-            .await;
+        // Whatever happens next, the answer is the same page, at once, as for an unknown
+        // address: a pending link or a spent mail budget is not something to reveal.
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(reason) = mail_reset_link(&state, &client, &user).await {
+                tracing::info!(%reason, "no reset link mailed");
+            }
+        });
     }
     message(
         &visitor,
@@ -323,12 +415,71 @@ pub async fn forgot(
     )
 }
 
+/// Mails `user` a new reset link, unless one went out within the cool-down or a mail budget
+/// is spent.
+async fn mail_reset_link(state: &AppState, client: &str, user: &users::User) -> Result<(), String> {
+    let newest = tokens::newest_live(&state.pool, user.id, Purpose::ResetPassword)
+        .await
+        .map_err(|e| e.to_string())?;
+    if newest.is_some_and(|sent| crate::store::now() - sent < MAIL_COOL_DOWN_SECS) {
+        return Err("a reset link is pending and recent".into());
+    }
+    take_mail_budget(state, client, Some(user.id), &user.email)
+        .await
+        .map_err(|e| e.to_string())?;
+    let place = state.outbox.reserve().map_err(|e| e.to_string())?;
+    let token = random_token();
+    tokens::insert(
+        &state.pool,
+        NewToken {
+            token_hash: &token_hash(&token),
+            purpose: Purpose::ResetPassword,
+            user_id: user.id,
+            address: None,
+            proof: None,
+            lifetime_secs: RESET_LIFETIME_SECS,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    place.send(Outgoing {
+        to: user.email.clone(),
+        subject: "Reset your Cameo password".into(),
+        body: format!(
+            "Someone (hopefully you) asked to reset the password of your Cameo account.\n\n\
+             Choose a new password here (the link works once, for one hour):\n{}/reset/{token}\n\n\
+             If it was not you, ignore this mail; your password stays as it is.\n",
+            state.config.base_url
+        ),
+    });
+    Ok(())
+}
+
+/// The page for a reset link that is unknown, used, expired or voided by a newer password.
+fn dead_reset_link(visitor: &Visitor, state: &AppState) -> Result<HttpResponse, AppError> {
+    message(
+        visitor,
+        state,
+        StatusCode::GONE,
+        "This link no longer works",
+        "Reset links work once, for one hour, and end when the password changes. Ask for a new one."
+            .into(),
+        Some(("/forgot", "Send a new link")),
+    )
+}
+
 pub async fn reset_form(
     visitor: Visitor,
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let token = link_token(token)?;
+    if tokens::live_owner(&state.pool, &token_hash(&token), Purpose::ResetPassword)
+        .await?
+        .is_none()
+    {
+        return dead_reset_link(&visitor, &state);
+    }
     let page = ResetPage {
         layout: Layout::new("Choose a new password", &visitor, &state),
         token,
@@ -337,6 +488,7 @@ pub async fn reset_form(
 }
 
 pub async fn reset(
+    request: HttpRequest,
     visitor: Visitor,
     state: web::Data<AppState>,
     token: web::Path<String>,
@@ -344,29 +496,43 @@ pub async fn reset(
 ) -> Result<HttpResponse, AppError> {
     visitor.check_csrf(form.get("csrf"))?;
     let token = link_token(token)?;
+    let refuse = |problem: String, status: StatusCode| {
+        let layout = Layout::new("Choose a new password", &visitor, &state).with_error(problem);
+        render_page(
+            &visitor,
+            &ResetPage {
+                layout,
+                token: token.clone(),
+            },
+            status,
+        )
+    };
+    // Cheap checks first: the client's budget, then whether the link lives at all.
+    let client = limit_key_of(&request, &state.config);
+    or_refuse!(
+        auth::take(&state.pool, RESETS_PER_CLIENT, &client).await,
+        refuse
+    );
+    let link = token_hash(&token);
+    if tokens::live_owner(&state.pool, &link, Purpose::ResetPassword)
+        .await?
+        .is_none()
+    {
+        return dead_reset_link(&visitor, &state);
+    }
     let password = form.get("password");
     if let Err(problem) = check_password_pair(password, form.get("password_again")) {
-        let layout = Layout::new("Choose a new password", &visitor, &state).with_error(problem);
-        return render_page(
-            &visitor,
-            &ResetPage { layout, token },
-            StatusCode::BAD_REQUEST,
-        );
+        return refuse(problem, StatusCode::BAD_REQUEST);
     }
-    let hash = hash_off_thread(password.to_string()).await?;
-    let Some((user_id, _)) =
-        tokens::take(&state.pool, &token_hash(&token), Purpose::ResetPassword).await?
-    else {
-        return message(
-            &visitor,
-            &state,
-            StatusCode::GONE,
-            "This link no longer works",
-            "Reset links work once, for one hour. Ask for a new one.".into(),
-            Some(("/forgot", "Send a new link")),
-        );
-    };
-    users::set_password(&state.pool, user_id, &hash, None).await?;
+    let hash = or_refuse!(state.passwords.hash(password.to_string()).await, refuse);
+    // The link is used in the same transaction as the password is set: of two racing
+    // posts, one wins and the other finds the link dead.
+    if users::reset_password(&state.pool, &link, &hash)
+        .await?
+        .is_none()
+    {
+        return dead_reset_link(&visitor, &state);
+    }
     Ok(see_other("/login?done=password_reset"))
 }
 
@@ -395,20 +561,21 @@ pub async fn change_password(
         let layout = Layout::new("Change your password", &visitor, &state).with_error(problem);
         render_page(&visitor, &PasswordPage { layout }, status)
     };
-    let account = users::by_id(&state.pool, user.user_id)
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    if !verify_off_thread(account.password_hash, form.get("current").to_string()).await? {
+    let password = form.get("password");
+    if let Err(problem) = check_password_pair(password, form.get("password_again")) {
+        return refuse(problem, StatusCode::BAD_REQUEST);
+    }
+    let matches = or_refuse!(
+        reauthenticate(&state, user.user_id, form.get("current")).await,
+        refuse
+    );
+    if !matches {
         return refuse(
             "Your current password is not right.".into(),
             StatusCode::UNAUTHORIZED,
         );
     }
-    let password = form.get("password");
-    if let Err(problem) = check_password_pair(password, form.get("password_again")) {
-        return refuse(problem, StatusCode::BAD_REQUEST);
-    }
-    let hash = hash_off_thread(password.to_string()).await?;
+    let hash = or_refuse!(state.passwords.hash(password.to_string()).await, refuse);
     users::set_password(
         &state.pool,
         user.user_id,
@@ -417,6 +584,19 @@ pub async fn change_password(
     )
     .await?;
     Ok(see_other("/account?done=password_changed"))
+}
+
+/// Checks a logged-in account's password (to change it or delete the account), counted
+/// against the account's own limit first so a stolen session cannot guess it at leisure.
+async fn reauthenticate(state: &AppState, user_id: i64, password: &str) -> Result<bool, AppError> {
+    auth::take(&state.pool, REAUTHS_PER_ACCOUNT, &user_id.to_string()).await?;
+    let account = users::by_id(&state.pool, user_id)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
+    state
+        .passwords
+        .verify(account.password_hash, password.to_string())
+        .await
 }
 
 pub async fn delete_form(
@@ -440,13 +620,19 @@ pub async fn delete_account(
 ) -> Result<HttpResponse, AppError> {
     let user = visitor.require_user()?;
     visitor.check_csrf(form.get("csrf"))?;
-    let account = users::by_id(&state.pool, user.user_id)
-        .await?
-        .ok_or(AppError::LoginRequired)?;
-    if !verify_off_thread(account.password_hash, form.get("password").to_string()).await? {
-        let layout = Layout::new("Delete your account", &visitor, &state)
-            .with_error("Your password is not right.");
-        return render_page(&visitor, &DeletePage { layout }, StatusCode::UNAUTHORIZED);
+    let refuse = |problem: String, status: StatusCode| {
+        let layout = Layout::new("Delete your account", &visitor, &state).with_error(problem);
+        render_page(&visitor, &DeletePage { layout }, status)
+    };
+    let matches = or_refuse!(
+        reauthenticate(&state, user.user_id, form.get("password")).await,
+        refuse
+    );
+    if !matches {
+        return refuse(
+            "Your password is not right.".into(),
+            StatusCode::UNAUTHORIZED,
+        );
     }
     users::delete(&state.pool, user.user_id).await?;
     let secure = state.config.base_url.starts_with("https://");
@@ -463,4 +649,21 @@ pub async fn delete_account(
         .add_cookie(&end_session_cookie(secure))
         .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_check_mail_page_names_only_an_email_address() {
+        let location = sent_location("a+b@example.org");
+        assert_eq!(location, "/signup?sent=a%2Bb%40example.org");
+        let query = location.trim_start_matches("/signup?");
+        assert_eq!(sent_address(query).unwrap().as_str(), "a+b@example.org");
+        assert!(sent_address("sent=https%3A%2F%2Fexample.org%2F").is_none());
+        assert!(sent_address("sent=not+an+address").is_none());
+        assert!(sent_address(&format!("sent={}%40example.org", "a".repeat(260))).is_none());
+        assert!(sent_address("other=x").is_none());
+    }
 }

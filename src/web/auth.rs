@@ -1,13 +1,18 @@
 //! Account security as plain functions: password hashing (argon2id), random tokens and
-//! their stored hashes, constant-time comparison, and the login rate limiter.
-
-use std::net::IpAddr;
-use std::time::Duration;
+//! their stored hashes, constant-time comparison, and the rate limits of the account pages.
+//!
+//! Every limit is a fixed window in the shared `throttles` table (so it holds across
+//! processes and nodes), keyed by `client::limit_key_of` (an IPv6 client by its /64), and
+//! counted *before* the work it guards: a burst of parallel requests cannot all pass the
+//! check before any of them is counted. Hashing itself runs in `passwords::PasswordQueue`.
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use sha2::{Digest as _, Sha256};
+
+use crate::error::AppError;
+use crate::store::throttles;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Argon2 hashes whatever it is given; an upper bound keeps a 10 MB "password" out.
@@ -88,60 +93,132 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Counts failed logins per client address and per account within a window; a key with too
-/// many failures is locked out until the window passes. Successful logins clear the account.
-pub struct LoginLimiter {
-    by_client: moka::sync::Cache<IpAddr, u32>,
-    by_account: moka::sync::Cache<String, u32>,
-    max_per_client: u32,
-    max_per_account: u32,
-    window: Duration,
+/// A rate limit kept in the shared `throttles` table: at most `max` hits per `window_secs`
+/// for one key in `scope`, counted before the work it guards.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    pub scope: &'static str,
+    pub max: u32,
+    pub window_secs: i64,
+    /// The first sentence of the refusal; when to try again follows.
+    pub refusal: &'static str,
 }
 
-impl LoginLimiter {
-    pub fn new(max_per_client: u32, max_per_account: u32, window: Duration) -> LoginLimiter {
-        LoginLimiter {
-            by_client: failure_counter(window),
-            by_account: failure_counter(window),
-            max_per_client,
-            max_per_account,
-            window,
-        }
-    }
+const HOUR: i64 = 3600;
+const QUARTER_HOUR: i64 = 900;
 
-    /// `Err(minutes)` when this client or account is locked out.
-    pub fn check(&self, client: IpAddr, account: &str) -> Result<(), u64> {
-        let client_failures = self.by_client.get(&client).unwrap_or(0);
-        let account_failures = self.by_account.get(account).unwrap_or(0);
-        if client_failures >= self.max_per_client || account_failures >= self.max_per_account {
-            return Err(self.window.as_secs().div_ceil(60));
-        }
-        Ok(())
-    }
+/// Sign-ups from one client key (an IPv4 address or an IPv6 /64).
+pub const SIGNUPS_PER_CLIENT: Limit = Limit {
+    scope: "signup",
+    max: 5,
+    window_secs: HOUR,
+    refusal: "Too many sign-ups from your network.",
+};
+/// "Forgot my password" forms from one client key.
+pub const FORGOTS_PER_CLIENT: Limit = Limit {
+    scope: "forgot",
+    max: 5,
+    window_secs: HOUR,
+    refusal: "Too many password-reset requests from your network.",
+};
+/// New passwords posted to reset links from one client key (counted before the link is
+/// looked up, so guessing links is bounded too).
+pub const RESETS_PER_CLIENT: Limit = Limit {
+    scope: "reset",
+    max: 10,
+    window_secs: HOUR,
+    refusal: "Too many password resets from your network.",
+};
+/// Log-in attempts from one client key, whatever the account.
+pub const LOGINS_PER_CLIENT: Limit = Limit {
+    scope: "login_client",
+    max: 20,
+    window_secs: QUARTER_HOUR,
+    refusal: "Too many login attempts from your network.",
+};
+/// Log-in attempts for one account, whoever makes them.
+pub const LOGINS_PER_ACCOUNT: Limit = Limit {
+    scope: "login_account",
+    max: 5,
+    window_secs: QUARTER_HOUR,
+    refusal: "Too many login attempts for this account.",
+};
+/// Passwords typed by a logged-in account to change its password or delete itself.
+pub const REAUTHS_PER_ACCOUNT: Limit = Limit {
+    scope: "reauth",
+    max: 5,
+    window_secs: QUARTER_HOUR,
+    refusal: "Too many password attempts.",
+};
+/// Mails asked for from one client key (sign-ups, added addresses, reset links).
+pub const MAILS_PER_CLIENT: Limit = Limit {
+    scope: "mail_client",
+    max: 10,
+    window_secs: HOUR,
+    refusal: "Too many mails were asked for from your network.",
+};
+/// Confirmation mails one account asks for.
+pub const MAILS_PER_ACCOUNT: Limit = Limit {
+    scope: "mail_account",
+    max: 10,
+    window_secs: HOUR,
+    refusal: "Your account asked for too many mails.",
+};
+/// Mails to one address, whoever asks.
+pub const MAILS_PER_RECIPIENT: Limit = Limit {
+    scope: "mail_recipient",
+    max: 3,
+    window_secs: HOUR,
+    refusal: "Too many mails went to this address lately.",
+};
+/// A link still pending is not mailed again until its mail is this old.
+pub const MAIL_COOL_DOWN_SECS: i64 = 600;
 
-    pub fn record_failure(&self, client: IpAddr, account: &str) {
-        // moka's TTL counts from insertion: each failure restarts the window, so a steady
-        // trickle of guesses stays locked out.
-        let client_failures = self.by_client.get(&client).unwrap_or(0) + 1;
-        self.by_client.insert(client, client_failures);
-        let account_failures = self.by_account.get(account).unwrap_or(0) + 1;
-        self.by_account
-            .insert(account.to_string(), account_failures);
-    }
-
-    pub fn record_success(&self, account: &str) {
-        self.by_account.invalidate(account);
+/// When to try again, in words: "in 1 minute", "in 14 minutes", "in 2 hours".
+pub fn wait_words(seconds: u64) -> String {
+    let minutes = seconds.div_ceil(60).max(1);
+    match minutes {
+        1 => "in 1 minute".into(),
+        2..=90 => format!("in {minutes} minutes"),
+        _ => format!("in {} hours", minutes.div_ceil(60)),
     }
 }
 
-fn failure_counter<K>(window: Duration) -> moka::sync::Cache<K, u32>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-{
-    moka::sync::Cache::builder()
-        .max_capacity(100_000)
-        .time_to_live(window)
-        .build()
+/// Counts one hit for `key` against `limit` and refuses (429, with when to try again) when
+/// the key is over it. Returns the hit's verdict when allowed.
+pub async fn take(
+    pool: &sqlx::SqlitePool,
+    limit: Limit,
+    key: &str,
+) -> Result<throttles::Verdict, AppError> {
+    let verdict = throttles::hit(pool, limit.scope, key, limit.max, limit.window_secs).await?;
+    if verdict.allowed() {
+        return Ok(verdict);
+    }
+    Err(AppError::Throttled {
+        reason: format!(
+            "{} Try again {}.",
+            limit.refusal,
+            wait_words(verdict.retry_after)
+        ),
+        retry_after: verdict.retry_after,
+    })
+}
+
+/// Forgets `key`'s hits after a success, unless other hits were counted after `counted`
+/// (the success's own verdict): a burst of guesses sent with the right password must not
+/// get a fresh window from it.
+pub async fn forget_if_alone(
+    pool: &sqlx::SqlitePool,
+    limit: Limit,
+    key: &str,
+    counted: throttles::Verdict,
+) -> Result<(), AppError> {
+    let now = throttles::peek(pool, limit.scope, key, limit.max, limit.window_secs).await?;
+    if now.is_some_and(|now| now.hits == counted.hits) {
+        throttles::clear(pool, limit.scope, key).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -190,32 +267,63 @@ mod tests {
     }
 
     #[test]
-    fn limiter_locks_out_an_account_and_a_client() {
-        let limiter = LoginLimiter::new(4, 2, Duration::from_secs(600));
-        let (one, two): (IpAddr, IpAddr) =
-            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        assert!(limiter.check(one, "a@x").is_ok());
-        limiter.record_failure(one, "a@x");
-        limiter.record_failure(two, "a@x");
+    fn waits_are_said_in_minutes_then_hours() {
+        assert_eq!(wait_words(0), "in 1 minute");
+        assert_eq!(wait_words(59), "in 1 minute");
+        assert_eq!(wait_words(61), "in 2 minutes");
+        assert_eq!(wait_words(900), "in 15 minutes");
+        assert_eq!(wait_words(3600), "in 60 minutes");
+        assert_eq!(wait_words(6 * 3600), "in 6 hours");
+    }
+
+    #[test]
+    fn login_limits_are_five_per_account_and_twenty_per_client_in_fifteen_minutes() {
         assert_eq!(
-            limiter.check(one, "a@x"),
-            Err(10),
-            "account locked whatever the client"
+            (LOGINS_PER_ACCOUNT.max, LOGINS_PER_ACCOUNT.window_secs),
+            (5, 900)
         );
-        assert!(limiter.check(one, "b@x").is_ok());
-        limiter.record_failure(one, "b@x");
-        limiter.record_failure(one, "c@x");
-        assert!(
-            limiter.check(one, "d@x").is_ok(),
-            "three failures from one client"
+        assert_eq!(
+            (LOGINS_PER_CLIENT.max, LOGINS_PER_CLIENT.window_secs),
+            (20, 900)
         );
-        limiter.record_failure(one, "d@x");
-        assert!(
-            limiter.check(one, "d@x").is_err(),
-            "client locked whatever the account"
+        assert_eq!(MAILS_PER_RECIPIENT.max, 3);
+    }
+
+    #[tokio::test]
+    async fn a_success_forgets_the_attempts_only_when_none_came_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::store::open(&dir.path().join("t.db")).await.unwrap();
+        let first = take(&pool, LOGINS_PER_ACCOUNT, "a@x").await.unwrap();
+        take(&pool, LOGINS_PER_ACCOUNT, "a@x").await.unwrap();
+        forget_if_alone(&pool, LOGINS_PER_ACCOUNT, "a@x", first)
+            .await
+            .unwrap();
+        let third = take(&pool, LOGINS_PER_ACCOUNT, "a@x").await.unwrap();
+        assert_eq!(third.hits, 3, "a later attempt keeps the window");
+        forget_if_alone(&pool, LOGINS_PER_ACCOUNT, "a@x", third)
+            .await
+            .unwrap();
+        assert_eq!(
+            take(&pool, LOGINS_PER_ACCOUNT, "a@x").await.unwrap().hits,
+            1
         );
-        assert!(limiter.check(two, "d@x").is_ok());
-        limiter.record_success("a@x");
-        assert!(limiter.check(two, "a@x").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_key_over_its_limit_is_refused_with_when_to_try_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::store::open(&dir.path().join("t.db")).await.unwrap();
+        for _ in 0..SIGNUPS_PER_CLIENT.max {
+            take(&pool, SIGNUPS_PER_CLIENT, "10.0.0.1").await.unwrap();
+        }
+        let refused = take(&pool, SIGNUPS_PER_CLIENT, "10.0.0.1")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.retry_after(), Some(3600));
+        assert_eq!(
+            refused.to_string(),
+            "Too many sign-ups from your network. Try again in 60 minutes."
+        );
+        assert!(take(&pool, SIGNUPS_PER_CLIENT, "10.0.0.2").await.is_ok());
     }
 }

@@ -2,20 +2,31 @@
 //! a `rel="me"` link on its page pointing back at a proof URL on this server (IndieAuth
 //! style). Until then a claim is only a token: the address row, if another account holds it,
 //! moves only when the claim is confirmed.
+//!
+//! Mail is throttled so that no one can turn the server into a mail cannon: every mail draws
+//! on the asking client's budget, the asking account's, and the recipient's (at most a few an
+//! hour whoever asks), in that order, so a throttled asker cannot use up a recipient's budget.
+//! A pending link is not mailed again until its mail is [`MAIL_COOL_DOWN_SECS`] old, and
+//! cancelling a claim gives no budget back. A refused mail leaves no claim behind: the outbox
+//! place is reserved before the claim is stored.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::account::message;
-use super::auth::{link_token, random_token, token_hash};
+use super::auth::{
+    self, MAIL_COOL_DOWN_SECS, MAILS_PER_ACCOUNT, MAILS_PER_CLIENT, MAILS_PER_RECIPIENT,
+    link_token, random_token, token_hash, wait_words,
+};
 use super::pages::{FormData, Layout, render_page};
-use super::session::Visitor;
+use super::session::{Visitor, start_session};
 use crate::error::AppError;
 use crate::identity::Identity;
+use crate::mail::{Outgoing, check_recipient};
 use crate::state::AppState;
-use crate::store::addresses;
 use crate::store::tokens::{self, NewToken, Purpose};
+use crate::store::{addresses, users};
 
 /// How long a confirmation link or an OpenID proof stays valid.
 const CLAIM_LIFETIME_SECS: i64 = 24 * 3600;
@@ -51,8 +62,21 @@ async fn check_claim(state: &AppState, user_id: i64, identity: &Identity) -> Res
     let pending = tokens::pending_claims(&state.pool, user_id)
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(claim) = pending
+        .iter()
+        .find(|c| c.address == identity.as_str() && c.purpose == "confirm_address")
+    {
+        let age = crate::store::now() - claim.created_at;
+        if let Some(wait) = cool_down_left(age) {
+            return Err(format!(
+                "We mailed a link to {identity} a few minutes ago; look for it (and in the spam \
+                 folder). You can ask for a new one {}.",
+                wait_words(wait)
+            ));
+        }
+    }
     let limit = state.config.max_unconfirmed_addresses as usize;
-    if pending.len() >= limit && !pending.iter().any(|c| c.address == identity.as_str()) {
+    if pending.len() >= limit {
         return Err(format!(
             "You have {limit} addresses waiting for confirmation. Confirm or cancel one first."
         ));
@@ -60,13 +84,60 @@ async fn check_claim(state: &AppState, user_id: i64, identity: &Identity) -> Res
     Ok(())
 }
 
-/// Starts the claim of an email address: stores a token and mails the link.
+/// Seconds until a pending link whose mail is `age_secs` old may be mailed again, if any.
+pub fn cool_down_left(age_secs: i64) -> Option<u64> {
+    (age_secs < MAIL_COOL_DOWN_SECS).then(|| (MAIL_COOL_DOWN_SECS - age_secs.max(0)) as u64)
+}
+
+/// Takes one mail from each budget it draws on, the asker's first (see the module comment).
+pub async fn take_mail_budget(
+    state: &AppState,
+    client: &str,
+    account: Option<i64>,
+    recipient: &str,
+) -> Result<(), AppError> {
+    auth::take(&state.pool, MAILS_PER_CLIENT, client).await?;
+    if let Some(account) = account {
+        auth::take(&state.pool, MAILS_PER_ACCOUNT, &account.to_string()).await?;
+    }
+    auth::take(&state.pool, MAILS_PER_RECIPIENT, recipient).await?;
+    Ok(())
+}
+
+/// Starts the claim of an email address from the profile page: checks it, takes the mail
+/// budget, stores a token and queues the link. Returns the notice to show.
 pub async fn start_email_claim(
+    state: &AppState,
+    user_id: i64,
+    identity: &Identity,
+    client: &str,
+) -> Result<String, String> {
+    check_claim(state, user_id, identity).await?;
+    take_mail_budget(state, client, Some(user_id), identity.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
+    mail_claim_link(state, user_id, identity).await?;
+    Ok(format!("We sent a confirmation link to {identity}."))
+}
+
+/// Claims a new account's own address after sign-up (its mail budget is already taken).
+pub async fn claim_account_address(
     state: &AppState,
     user_id: i64,
     identity: &Identity,
 ) -> Result<(), String> {
     check_claim(state, user_id, identity).await?;
+    mail_claim_link(state, user_id, identity).await
+}
+
+/// Stores a confirmation token and queues its link; nothing is stored if the mail cannot go.
+async fn mail_claim_link(
+    state: &AppState,
+    user_id: i64,
+    identity: &Identity,
+) -> Result<(), String> {
+    check_recipient(identity.as_str()).map_err(|e| e.to_string())?;
+    let place = state.outbox.reserve().map_err(|e| e.to_string())?;
     let token = random_token();
     tokens::insert(
         &state.pool,
@@ -81,30 +152,32 @@ pub async fn start_email_claim(
     )
     .await
     .map_err(|e| e.to_string())?;
-    let body = format!(
-        "Someone (hopefully you) asked to show a photo for {identity} with Cameo at {base}.\n\n\
-         Confirm the address here (the link works once, for 24 hours):\n{base}/confirm/{token}\n\n\
-         If it was not you, ignore this mail.\n",
-        base = state.config.base_url
-    );
-    state
-        .mailer
-        .send(identity.as_str(), "Confirm your address for Cameo", &body)
-        .await
-        .map_err(|e| e.to_string())
+    place.send(Outgoing {
+        to: identity.as_str().to_string(),
+        subject: "Confirm your address for Cameo".into(),
+        body: format!(
+            "Someone (hopefully you) asked to show a photo for {identity} with Cameo at {base}.\n\n\
+             Confirm the address here (the link works once, for 24 hours):\n{base}/confirm/{token}\n\n\
+             If it was not you, ignore this mail.\n",
+            base = state.config.base_url
+        ),
+    });
+    Ok(())
 }
 
 pub async fn add_email(
+    request: HttpRequest,
     visitor: Visitor,
     state: web::Data<AppState>,
     form: FormData,
 ) -> Result<HttpResponse, AppError> {
     let user = visitor.require_user()?;
     visitor.check_csrf(form.get("csrf"))?;
+    let client = crate::client::limit_key_of(&request, &state.config);
     let result = match Identity::parse(form.get("email")) {
-        Ok(identity @ Identity::Email(_)) => start_email_claim(&state, user.user_id, &identity)
-            .await
-            .map(|()| format!("We sent a confirmation link to {identity}.")),
+        Ok(identity @ Identity::Email(_)) => {
+            start_email_claim(&state, user.user_id, &identity, &client).await
+        }
         Ok(Identity::OpenId(_)) => Err("That is a URL: add it as an OpenID below.".into()),
         Err(error) => Err(format!("That email address does not work: {error}.")),
     };
@@ -194,20 +267,20 @@ pub async fn verify_openid(
     super::profile::after_action(&state, result).await
 }
 
-/// Uses a claim token and confirms its address for its account. `None` if the token is
-/// unknown, used or expired.
+/// Uses a claim token and confirms its address for its account: the account and the
+/// address, or `None` if the token is unknown, used or expired.
 async fn confirm_claim(
     state: &AppState,
     token_hash: &str,
     purpose: Purpose,
-) -> Result<Option<Identity>, AppError> {
+) -> Result<Option<(i64, Identity)>, AppError> {
     let Some((user_id, Some(address))) = tokens::take(&state.pool, token_hash, purpose).await?
     else {
         return Ok(None);
     };
     let identity = Identity::parse(&address).map_err(|e| AppError::Internal(e.to_string()))?;
     addresses::confirm_for_user(&state.pool, user_id, &identity).await?;
-    Ok(Some(identity))
+    Ok(Some((user_id, identity)))
 }
 
 pub async fn cancel_claim(
@@ -249,14 +322,29 @@ pub async fn confirm(
     visitor.check_csrf(form.get("csrf"))?;
     let token = link_token(token)?;
     match confirm_claim(&state, &token_hash(&token), Purpose::ConfirmAddress).await? {
-        Some(identity) => message(
-            &visitor,
-            &state,
-            StatusCode::OK,
-            "Address confirmed",
-            format!("{identity} is confirmed. Choose the photo it shows on your avatars page."),
-            Some(("/account", "Your avatars")),
-        ),
+        Some((user_id, identity)) => {
+            // Sign-up does not log in: the link mailed to the account's own login address
+            // does, for an anonymous visitor. A secondary address proves nothing about the
+            // account, and a visitor logged in as someone stays who they are.
+            let owner = users::by_id(&state.pool, user_id).await?;
+            let logs_in = visitor.user.is_none()
+                && owner.is_some_and(|owner| owner.email == identity.as_str());
+            let mut response = message(
+                &visitor,
+                &state,
+                StatusCode::OK,
+                "Address confirmed",
+                format!("{identity} is confirmed. Choose the photo it shows on your avatars page."),
+                Some(("/account", "Your avatars")),
+            )?;
+            if logs_in {
+                let cookie = start_session(&state, user_id).await?;
+                response
+                    .add_cookie(&cookie)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+            }
+            Ok(response)
+        }
         None => message(
             &visitor,
             &state,
@@ -291,4 +379,21 @@ pub async fn remove_address(
         Err("That address is not in your account.".to_string())
     };
     super::profile::after_action(&state, result).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_link_is_mailed_again_only_after_the_cool_down() {
+        assert_eq!(cool_down_left(0), Some(600));
+        assert_eq!(cool_down_left(599), Some(1));
+        assert_eq!(cool_down_left(600), None);
+        assert_eq!(
+            cool_down_left(-5),
+            Some(600),
+            "a clock step back waits the full time"
+        );
+    }
 }

@@ -61,11 +61,9 @@ struct ProfilePage {
 /// Fixed texts for `?done=` after flows that end on this page.
 fn done_notice(query: &str) -> Option<&'static str> {
     match query {
-        "done=welcome" => Some("Welcome! We sent a confirmation link to your address."),
-        "done=welcome_no_mail" => {
-            Some("Welcome! The confirmation mail could not be sent; add the address again below.")
-        }
-        "done=password_changed" => Some("Your password is changed. Other sessions are logged out."),
+        "done=password_changed" => Some(
+            "Your password is changed. Other sessions are logged out, and reset links mailed earlier no longer work.",
+        ),
         _ => None,
     }
 }

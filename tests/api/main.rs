@@ -3,6 +3,7 @@
 
 mod accounts;
 mod api_tokens;
+mod attack_accounts;
 mod attack_images;
 mod avatar_defaults;
 mod avatar_photos;

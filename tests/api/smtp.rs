@@ -17,6 +17,8 @@ pub struct Mail {
 pub struct SmtpSink {
     pub port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,
+    /// Indices of the mails `wait_for` has handed out already.
+    taken: Arc<Mutex<Vec<usize>>>,
 }
 
 impl SmtpSink {
@@ -27,6 +29,7 @@ impl SmtpSink {
         let sink = SmtpSink {
             port,
             mails: mails.clone(),
+            taken: Arc::default(),
         };
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
@@ -40,19 +43,36 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
-    /// The most recent mail to `address`, waiting up to five seconds for it.
+    /// Every mail received so far to `address`.
+    pub fn mails_to(&self, address: &str) -> Vec<Mail> {
+        let wanted = address.to_lowercase();
+        self.mails
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t.to_lowercase() == wanted))
+            .cloned()
+            .collect()
+    }
+
+    /// The oldest mail to `address` not handed out before, waiting up to five seconds for
+    /// it. Mail goes out in the background, in order, so this is the next one sent there.
     pub async fn wait_for(&self, address: &str) -> Mail {
+        let wanted = address.to_lowercase();
         for _ in 0..100 {
-            let wanted = address.to_lowercase();
             let found = self
                 .mails
                 .lock()
                 .unwrap()
                 .iter()
-                .rev()
-                .find(|m| m.to.iter().any(|t| t.to_lowercase().contains(&wanted)))
-                .cloned();
-            if let Some(mail) = found {
+                .enumerate()
+                .find(|(index, m)| {
+                    m.to.iter().any(|t| t.to_lowercase().contains(&wanted))
+                        && !self.taken.lock().unwrap().contains(index)
+                })
+                .map(|(index, mail)| (index, mail.clone()));
+            if let Some((index, mail)) = found {
+                self.taken.lock().unwrap().push(index);
                 return mail;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

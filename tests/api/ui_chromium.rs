@@ -29,17 +29,17 @@ async fn a_new_user_signs_up_confirms_uploads_crops_and_assigns_in_chromium() {
         .click("form[action='/signup'] button[type=submit]")
         .await;
     browser
-        .wait_until("location.pathname === '/account' && document.querySelector('.notice')")
+        .wait_until("location.pathname === '/signup' && document.getElementById('sent-to')")
         .await;
     assert_eq!(
         browser
-            .eval("document.querySelector('.pending strong').textContent")
+            .eval("document.getElementById('sent-to').textContent")
             .await,
         EMAIL,
-        "the account's address waits for confirmation"
+        "the page says where the link went"
     );
 
-    // Confirm it from the captured mail.
+    // Confirm it from the captured mail: that logs in.
     let link = link_in(&smtp.wait_for(EMAIL).await, "/confirm/");
     browser.client.goto(&link).await.unwrap();
     browser.click("form[action^='/confirm/'] button").await;
