@@ -14,6 +14,8 @@
 # Run from the crate root, as root on Debian (installs wrk and nginx when missing):
 #     bash bench/scale.sh
 # Environment: ADDRESSES=1000000 PHOTOS=1000 DURATION=10s CONNECTIONS=32 KEEP_TMP=1
+#   REUSE=DIR: start from the loaded data of an earlier run's kept scratch directory (a copy
+#   of DIR/data and its hash lists), skipping the photos and the bulk load
 set -euo pipefail
 
 ADDRESSES=${ADDRESSES:-1000000}
@@ -55,18 +57,23 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 DATA="$TMP/data"
-say "$PHOTOS distinct photos through cameo import"
-mkdir -p "$TMP/photos"
-for n in $(seq 0 $((PHOTOS - 1))); do
-    python3 "$ROOT/bench/make_photo.py" "$TMP/photos/photo$n@photos.scale.example.png" 160 "$n"
-done
-"$CAMEO" --data-dir "$DATA" import "$TMP/photos" >/dev/null
+if [ -n "${REUSE:-}" ]; then
+    say "reusing the data of $REUSE"
+    cp -a "$REUSE/data" "$REUSE/photos" "$REUSE/hot.txt" "$REUSE/all.txt" "$TMP/"
+else
+    say "$PHOTOS distinct photos through cameo import"
+    mkdir -p "$TMP/photos"
+    for n in $(seq 0 $((PHOTOS - 1))); do
+        python3 "$ROOT/bench/make_photo.py" "$TMP/photos/photo$n@photos.scale.example.png" 160 "$n"
+    done
+    "$CAMEO" --data-dir "$DATA" import "$TMP/photos" >/dev/null
 
-say "bulk-loading $ADDRESSES addresses"
-load_started=$(date +%s.%N)
-python3 "$ROOT/bench/scale_load.py" "$DATA/cameo.db" "$ADDRESSES" "$TMP"
-printf '  loaded in %.1f s; database %s MB\n' "$(echo "$(date +%s.%N) - $load_started" | bc)" \
-    "$(($(stat -c %s "$DATA/cameo.db") / 1000000))" >&2
+    say "bulk-loading $ADDRESSES addresses"
+    load_started=$(date +%s.%N)
+    python3 "$ROOT/bench/scale_load.py" "$DATA/cameo.db" "$ADDRESSES" "$TMP"
+    printf '  loaded in %.1f s; database %s MB\n' "$(echo "$(date +%s.%N) - $load_started" | bc)" \
+        "$(($(stat -c %s "$DATA/cameo.db") / 1000000))" >&2
+fi
 
 CAMEO_PORT=$(free_port)
 CAMEO_URL="http://127.0.0.1:$CAMEO_PORT"
@@ -74,7 +81,7 @@ say "starting Cameo on $CAMEO_URL"
 started=$(date +%s.%N)
 RUST_LOG=info "$CAMEO" --data-dir "$DATA" --bind "127.0.0.1:$CAMEO_PORT" \
     --set gravatar_mode=off --set libravatar_fallback= \
-    --set 'trusted_proxies=["127.0.0.1"]' >"$TMP/cameo.log" 2>&1 &
+    --set trusted_proxies=127.0.0.1 >"$TMP/cameo.log" 2>&1 &
 CAMEO_PID=$!
 wait_http "$CAMEO_URL/readyz" "$CAMEO_PID" 400 || die "Cameo did not start: $(tail -5 "$TMP/cameo.log")"
 STARTUP=$(echo "$(date +%s.%N) - $started" | bc)
@@ -174,12 +181,16 @@ EOF
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
 WRK=(wrk -t1 -c"$CONNECTIONS" --latency)
-# measure NAME URL [wrk arguments...]
+# measure NAME URL [SCRIPT [SCRIPT ARGUMENTS...]]
 measure() {
-    local name=$1 url=$2 out="$TMP/wrk-$RANDOM.txt"
+    local name=$1 url=$2 out="$TMP/wrk-$RANDOM.txt" script=()
     shift 2
-    "${WRK[@]}" -d"$WARMUP" "$@" "$url" >/dev/null
-    "${WRK[@]}" -d"$DURATION" "$@" "$url" >"$out"
+    if [ $# -gt 0 ]; then
+        script=(-s "$1")
+        shift
+    fi
+    "${WRK[@]}" -d"$WARMUP" "${script[@]}" "$url" -- "$@" >/dev/null
+    "${WRK[@]}" -d"$DURATION" "${script[@]}" "$url" -- "$@" >"$out"
     record "$name" "$out" "$RESULTS"
 }
 
@@ -187,11 +198,11 @@ say "wrk -t1 -c$CONNECTIONS -d$DURATION (after a $WARMUP warm-up each)"
 measure "nginx static file" "$NGINX_URL$PHOTO_PATH"
 measure "cached hit" "$CAMEO_URL$PHOTO_PATH"
 measure "nginx proxy_cache hit" "$PROXY_URL$PHOTO_PATH"
-measure "hits over 1k" "$CAMEO_URL" -s "$TMP/list.lua" -- "$TMP/hot.txt" ".jpg?s=80"
-measure "hits over all" "$CAMEO_URL" -s "$TMP/list.lua" -- "$TMP/all.txt" ".jpg?s=80"
-measure "misses d=404" "$CAMEO_URL" -s "$TMP/miss.lua" -- "?s=80&d=404"
-measure "misses d=mp" "$CAMEO_URL" -s "$TMP/miss.lua" -- "?s=80&d=mp"
-measure "misses d=identicon" "$CAMEO_URL" -s "$TMP/miss.lua" -- "?s=80&d=identicon"
+measure "hits over 1k" "$CAMEO_URL" "$TMP/list.lua" "$TMP/hot.txt" ".jpg?s=80"
+measure "hits over all" "$CAMEO_URL" "$TMP/list.lua" "$TMP/all.txt" ".jpg?s=80"
+measure "misses d=404" "$CAMEO_URL" "$TMP/miss.lua" "?s=80&d=404"
+measure "misses d=mp" "$CAMEO_URL" "$TMP/miss.lua" "?s=80&d=mp"
+measure "misses d=identicon" "$CAMEO_URL" "$TMP/miss.lua" "?s=80&d=identicon"
 
 say "hits over 1k while cameo add writes ten times a second"
 (
@@ -205,7 +216,7 @@ say "hits over 1k while cameo add writes ten times a second"
 ) &
 WRITER_PID=$!
 sleep 1
-measure "hits over 1k, cameo add 10/s" "$CAMEO_URL" -s "$TMP/list.lua" -- "$TMP/hot.txt" ".jpg?s=80"
+measure "hits over 1k, cameo add 10/s" "$CAMEO_URL" "$TMP/list.lua" "$TMP/hot.txt" ".jpg?s=80"
 kill "$WRITER_PID" 2>/dev/null; wait "$WRITER_PID" 2>/dev/null || true
 WRITER_PID=""
 WRITES=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_feed_evictions_total" { print $2 }')
@@ -232,7 +243,7 @@ while True:
 EOF
 SIGNUPS_PID=$!
 sleep 1
-measure "hits over 1k, sign-ups 2/s" "$CAMEO_URL" -s "$TMP/list.lua" -- "$TMP/hot.txt" ".jpg?s=80"
+measure "hits over 1k, sign-ups 2/s" "$CAMEO_URL" "$TMP/list.lua" "$TMP/hot.txt" ".jpg?s=80"
 kill "$SIGNUPS_PID" 2>/dev/null; wait "$SIGNUPS_PID" 2>/dev/null || true
 SIGNUPS_PID=""
 SIGNUPS=$(grep -c . "$TMP/signups.log" || true)
