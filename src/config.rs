@@ -111,6 +111,9 @@ pub struct Config {
     /// Rate limits and lock-outs count an IPv6 client by this prefix of its address (a
     /// household or a server usually holds a whole /64 and can rotate inside it).
     pub ipv6_client_prefix: u8,
+    /// Outbound probes per hour for one client: `/tools/check`, OpenID "Check now" and API
+    /// lookups that reach other servers share this budget (no port scanning through Cameo).
+    pub outbound_probe_limit: u32,
 }
 
 impl Config {
@@ -220,6 +223,9 @@ impl Config {
                     parse_base_url(v)
                 }
             })?,
+            outbound_probe_limit: layers
+                .parse("outbound_probe_limit", |v| parse_int_in(v, 1, 1_000_000))?
+                as u32,
         })
     }
 
@@ -319,6 +325,10 @@ impl Config {
                 } else {
                     "(set)"
                 }),
+            ),
+            (
+                "outbound_probe_limit",
+                self.outbound_probe_limit.to_string(),
             ),
         ];
         entries
@@ -501,6 +511,11 @@ const KEYS: &[Key] = &[
         name: "metrics_token",
         allowed: "empty (loopback clients only) or a token of printable ASCII",
         default: "",
+    },
+    Key {
+        name: "outbound_probe_limit",
+        allowed: "an integer from 1 to 1000000",
+        default: "30",
     },
 ];
 

@@ -11,6 +11,8 @@
 //!   page cannot bounce a fetch to a private one). `allow_private_probe` lifts the address
 //!   rule for tests.
 //!
+//! Who may make Cameo probe other servers, and how often, is [`probe_budget`].
+//!
 //! Both have a connect timeout and a total timeout, and every body is read with a size cap,
 //! so no upstream can make a request hang or exhaust memory. TLS is rustls with the ring
 //! provider: no system OpenSSL.
@@ -22,6 +24,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+pub mod probe_budget;
 pub mod special_addresses;
 pub use special_addresses::is_public;
 

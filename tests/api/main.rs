@@ -3,6 +3,7 @@
 
 mod accounts;
 mod api_tokens;
+mod attack_probes;
 mod avatar_defaults;
 mod avatar_photos;
 mod backup;
