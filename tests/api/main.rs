@@ -23,6 +23,7 @@ mod lookup_api;
 mod observability;
 mod profiles;
 mod proxy;
+mod routes;
 mod security_headers;
 mod smtp;
 mod ui_chromium;
