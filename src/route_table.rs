@@ -14,10 +14,13 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use crate::api::error::ApiError;
+use crate::error::AppError;
 
 /// One path and the methods it takes (`HEAD` is implied by `GET`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,18 +83,20 @@ pub fn allow_header(methods: &[&str]) -> String {
     allowed.join(", ")
 }
 
-/// 405 with `Allow`: plain text, or the API's `{"error", "code"}` under `/api/`.
+/// 405 with `Allow`, in the shape of the app's other errors (the plain-text page with the
+/// security headers, or the API's `{"error", "code"}` under `/api/`).
 fn method_not_allowed(request: &HttpRequest, allow: &str) -> HttpResponse {
-    let reason = format!("this URL takes {allow}");
-    let mut response = HttpResponse::MethodNotAllowed();
-    response.insert_header((header::ALLOW, allow.to_string()));
-    if request.path().starts_with("/api/") {
-        response.json(serde_json::json!({ "error": reason, "code": "method_not_allowed" }))
+    let error = AppError::Invalid("method_not_allowed", format!("this URL takes {allow}"));
+    let mut response = if request.path().starts_with("/api/") {
+        ApiError(error).error_response()
     } else {
-        response
-            .content_type("text/plain; charset=utf-8")
-            .body(format!("{reason}\n"))
+        error.error_response()
+    };
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        response.headers_mut().insert(header::ALLOW, value);
     }
+    response
 }
 
 /// Routes `HEAD` as `GET` (the middleware nearest the router): every `GET` route answers
