@@ -8,11 +8,11 @@
 #     p99 stays under 50 ms; peak RSS under 100 MB).
 #  3. The hot path through the route table and the HEAD middleware: wrk on one cached
 #     avatar for WRK_DURATION at 32 connections (requests/s and p99, to set beside the same
-#     run of another binary: CAMEO_BIN=/path/to/old/cameo bash bench/attack/probes.sh).
+#     run of another binary: BINARY=/path/to/old/cameo bash bench/attack/probes.sh).
 #
 # Run from the crate root (installs wrk with apt-get when missing, as root):
 #     bash bench/attack/probes.sh
-# Environment: FLOOD=300 CONCURRENCY=50 WRK_DURATION=10s CAMEO_BIN=target/release/cameo
+# Environment: FLOOD=300 CONCURRENCY=50 WRK_DURATION=10s BINARY=target/release/cameo
 set -euo pipefail
 
 FLOOD=${FLOOD:-300}
@@ -31,10 +31,10 @@ if ! command -v wrk >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] || die "wrk is missing and installing it needs root"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
-if [ -z "${CAMEO_BIN:-}" ]; then
+if [ -z "${BINARY:-}" ]; then
     say "building the release binary"
     cargo build --release --quiet
-    CAMEO_BIN=$(pwd)/target/release/cameo
+    BINARY=$(pwd)/target/release/cameo
 fi
 
 TMP=$(mktemp -d)
@@ -53,8 +53,8 @@ export CAMEO_DATA_DIR="$TMP/data" CAMEO_GRAVATAR_MODE=off CAMEO_LIBRAVATAR_FALLB
     CAMEO_DNS_SERVERS=127.0.0.1:9 CAMEO_OUTBOUND_PROBE_LIMIT=$LIMIT
 
 python3 bench/make_photo.py "$TMP/photo.png" 256
-"$CAMEO_BIN" add bench@example.org --photo "$TMP/photo.png" >/dev/null
-RUST_LOG=warn "$CAMEO_BIN" serve --bind "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
+"$BINARY" add bench@example.org --photo "$TMP/photo.png" >/dev/null
+RUST_LOG=warn "$BINARY" serve --bind "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do
     curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
