@@ -129,6 +129,9 @@ pub struct Config {
     /// Password hashes and verifications that may wait for a core (0: four per core);
     /// more are refused with 503 at once.
     pub password_queue: usize,
+    /// Outbound probes per hour for one client: `/tools/check`, OpenID "Check now" and API
+    /// lookups that reach other servers share this budget (no port scanning through Cameo).
+    pub outbound_probe_limit: u32,
 }
 
 impl Config {
@@ -294,6 +297,9 @@ impl Config {
             image_memory_budget: layers.parse("image_memory_budget", |v| {
                 parse_byte_size_in(v, 16 << 20, 64 << 30)
             })?,
+            outbound_probe_limit: layers
+                .parse("outbound_probe_limit", |v| parse_int_in(v, 1, 1_000_000))?
+                as u32,
         })
     }
 
@@ -425,6 +431,10 @@ impl Config {
                 }),
             ),
             ("image_memory_budget", self.image_memory_budget.to_string()),
+            (
+                "outbound_probe_limit",
+                self.outbound_probe_limit.to_string(),
+            ),
         ];
         entries
             .iter()
@@ -646,6 +656,11 @@ const KEYS: &[Key] = &[
         name: "image_memory_budget",
         allowed: "a byte size from 16MiB to 64GiB, e.g. 512MiB",
         default: "512MiB",
+    },
+    Key {
+        name: "outbound_probe_limit",
+        allowed: "an integer from 1 to 1000000",
+        default: "30",
     },
 ];
 

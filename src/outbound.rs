@@ -4,10 +4,14 @@
 //! - [`Outbound::upstream`] talks to hosts the *operator* configured (the Gravatar base URL),
 //!   wherever they are — tests point it at loopback.
 //! - [`Outbound::guarded`] talks to hosts that a *client* or DNS chose (federation probes,
-//!   OpenID proofs). It connects only to public addresses: names are resolved by a resolver
-//!   that drops loopback, private, link-local and other special ranges, IP literals are
-//!   checked before any request, and redirects are not followed. `allow_private_probe`
-//!   lifts the address rule for tests.
+//!   OpenID proofs). It connects only to public addresses ([`is_public`]: both IANA
+//!   special-purpose registries refused, embedded IPv4 judged as IPv4): names are resolved by
+//!   a resolver that keeps only public addresses of every address a name resolves to, IP
+//!   literals are checked before any request, and redirects are not followed (so a public
+//!   page cannot bounce a fetch to a private one). `allow_private_probe` lifts the address
+//!   rule for tests.
+//!
+//! Who may make Cameo probe other servers, and how often, is [`probe_budget`].
 //!
 //! Both have a connect timeout and a total timeout, and every body is read with a size cap,
 //! so no upstream can make a request hang or exhaust memory. TLS is rustls with the ring
@@ -19,6 +23,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+pub mod probe_budget;
+pub mod special_addresses;
+pub use special_addresses::is_public;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 const USER_AGENT: &str = concat!("Cameo/", env!("CARGO_PKG_VERSION"), " (avatar server)");
@@ -187,39 +195,6 @@ impl Resolve for PublicOnlyResolver {
     }
 }
 
-/// Whether an address is on the public internet: not loopback, private, link-local,
-/// shared (CGNAT), unspecified, multicast, broadcast, documentation or reserved.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-                || (a == 192 && b == 0)
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +232,11 @@ mod tests {
             "http://127.0.0.1:9/",
             "http://[::1]:9/",
             "http://169.254.169.254/latest",
+            "http://[::7f00:1]:9/",
+            "http://[64:ff9b::7f00:1]:9/",
+            "http://[2002:7f00:1::1]:9/",
+            "http://[fec0::1]:9/",
+            "http://198.18.0.1:9/",
         ] {
             assert!(
                 matches!(

@@ -10,6 +10,7 @@ use cameo::defaults::Style;
 use cameo::identity::{Digest, Identity};
 use cameo::imaging::intake::MAX_STORED_SIDE;
 use cameo::imaging::{IntakeLimits, PhotoFormat, decode_original, prepare_photo};
+use cameo::web::openid::{MAX_HREF_LEN, MAX_LINKS, rel_me_links};
 
 /// The `max_size` requests are parsed against.
 pub const MAX_SIZE: u32 = 512;
@@ -90,4 +91,16 @@ pub fn check_intake(data: &[u8]) {
     original
         .render(16, PhotoFormat::Png)
         .expect("a stored original renders");
+}
+
+/// An OpenID page, read as the claim check reads it (lossy UTF-8). The links found are
+/// bounded in number and length, non-empty and trimmed.
+pub fn check_rel_me(data: &[u8]) {
+    let page = String::from_utf8_lossy(data);
+    let links = rel_me_links(&page);
+    assert!(links.len() <= MAX_LINKS);
+    for link in &links {
+        assert!(!link.is_empty() && link.len() <= MAX_HREF_LEN);
+        assert_eq!(link.trim(), link);
+    }
 }

@@ -10,7 +10,10 @@
 //! - `gravatar`: the configured upstream with `d=404`, plus its public profile for the name.
 //!
 //! Parsing is pure ([`parse_lookup`]); answers are cached for ten minutes (bounded); every
-//! lookup also spends the looked-up address's hourly quota (`api_address_rate_limit`).
+//! lookup also spends the looked-up address's hourly quota (`api_address_rate_limit`), and a
+//! lookup that asks another server spends the client's outbound probe budget
+//! ([`crate::outbound::probe_budget`]; 429 past it). The published Libravatar server is
+//! reported only as answering (`found`/`not_found`) or not (`error`): never why not.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -373,7 +376,11 @@ async fn answer(
     let result = match state.api_lookups.answers.get(&lookup).await {
         Some(result) => result,
         None => {
-            let result = Arc::new(run_waterfall(state, &lookup).await);
+            let client_key = crate::client::limit_key_of(request, &state.config);
+            let result = match run_waterfall(state, &lookup, &client_key).await {
+                Ok(result) => Arc::new(result),
+                Err(throttled) => return Ok(throttled_response(throttled)),
+            };
             if !matches!(*result, LookupResult::Failure { .. }) {
                 state
                     .api_lookups
@@ -411,6 +418,18 @@ async fn answer(
     Ok(response)
 }
 
+/// 429 with `Retry-After`: the client's outbound probe budget is spent.
+fn throttled_response(error: AppError) -> HttpResponse {
+    let retry_after = error.retry_after();
+    let mut response = ApiError(error).error_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, seconds.into());
+    }
+    response
+}
+
 /// Gravatar's error shape plus what was tried.
 fn error_with_tried(error: AppError, tried: &[Tried]) -> HttpResponse {
     let status = error.status_code();
@@ -421,8 +440,13 @@ fn error_with_tried(error: AppError, tried: &[Tried]) -> HttpResponse {
         .json(body)
 }
 
-/// Tries each provider in order until one has the avatar.
-async fn run_waterfall(state: &AppState, lookup: &LookupRequest) -> LookupResult {
+/// Tries each provider in order until one has the avatar. The first provider that would
+/// reach another server spends one probe of the client's outbound budget (`Err`: spent).
+async fn run_waterfall(
+    state: &AppState,
+    lookup: &LookupRequest,
+    client_key: &str,
+) -> Result<LookupResult, AppError> {
     let md5 = Digest::md5_of(&lookup.email);
     let sha256 = Digest::sha256_of(&lookup.email);
     let email_hash = EmailHash {
@@ -430,7 +454,13 @@ async fn run_waterfall(state: &AppState, lookup: &LookupRequest) -> LookupResult
         sha256: sha256.to_hex(),
     };
     let mut tried = Vec::new();
+    let mut probe_spent = false;
     for &provider in &lookup.providers {
+        if !probe_spent && reaches_the_network(state, provider) {
+            crate::outbound::probe_budget::spend_for(&state.pool, &state.config, client_key)
+                .await?;
+            probe_spent = true;
+        }
         let started = Instant::now();
         let outcome = match provider {
             Provider::Local => ask_local(state, &sha256).await,
@@ -448,7 +478,7 @@ async fn run_waterfall(state: &AppState, lookup: &LookupRequest) -> LookupResult
             source_url,
         } = outcome
         {
-            return LookupResult::Answer(LookupAnswer {
+            return Ok(LookupResult::Answer(LookupAnswer {
                 success: true,
                 email_hash,
                 image,
@@ -459,7 +489,7 @@ async fn run_waterfall(state: &AppState, lookup: &LookupRequest) -> LookupResult
                     url: source_url,
                 },
                 tried,
-            });
+            }));
         }
     }
     let clean_miss = tried
@@ -467,7 +497,7 @@ async fn run_waterfall(state: &AppState, lookup: &LookupRequest) -> LookupResult
         .any(|t| t.outcome == "not_found" || t.outcome == "no_server" || t.outcome == "disabled");
     if lookup.allow_default {
         let base = &state.config.base_url;
-        return LookupResult::Answer(LookupAnswer {
+        return Ok(LookupResult::Answer(LookupAnswer {
             success: true,
             image: format!("{base}/avatar/{sha256}?d={}", state.config.default_style),
             email_hash,
@@ -478,13 +508,22 @@ async fn run_waterfall(state: &AppState, lookup: &LookupRequest) -> LookupResult
                 url: base.clone(),
             },
             tried,
-        });
+        }));
     }
     if clean_miss {
-        LookupResult::Miss(tried)
+        Ok(LookupResult::Miss(tried))
     } else {
         let timeouts = tried.iter().all(|t| t.outcome == "timeout");
-        LookupResult::Failure { tried, timeouts }
+        Ok(LookupResult::Failure { tried, timeouts })
+    }
+}
+
+/// Whether asking `provider` makes an outbound request (and so spends the probe budget).
+fn reaches_the_network(state: &AppState, provider: Provider) -> bool {
+    match provider {
+        Provider::Local => false,
+        Provider::Libravatar => true,
+        Provider::Gravatar => state.gravatar.mode() != GravatarMode::Off,
     }
 }
 
@@ -539,6 +578,8 @@ async fn ask_libravatar(state: &AppState, email: &str, md5: &Digest) -> Outcome 
         .prober
         .probe(&format!("{image}?s=80&d=404"))
         .await;
+    // A server that does not answer as an avatar server is `error`, however it failed
+    // (refused, timed out, HTTP 503): the API does not tell third parties' ports apart.
     match probe.code {
         "image" => Outcome::Found {
             image,
@@ -546,7 +587,6 @@ async fn ask_libravatar(state: &AppState, email: &str, md5: &Digest) -> Outcome 
             source_url: base,
         },
         "not_found" => Outcome::NotFound,
-        "timeout" => Outcome::TimedOut,
         _ => Outcome::Failed,
     }
 }

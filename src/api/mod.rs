@@ -17,16 +17,35 @@ pub mod providers;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
+crate::routes! {
+    /// The routes under `/api`, behind the gate (applied to the scope by [`configure`]).
+    fn configure_scoped,
+    /// The routes under `/api`, relative to it.
+    pub const SCOPED_ROUTES;
+    "/v1/lookup" => { GET => lookup::lookup_get, POST => lookup::lookup_post },
+    "/v1/providers" => { GET => providers::list_providers },
+    "/openapi.json" => { GET => openapi::openapi_json },
+    "/v3/profiles/{hash}" => { GET => profiles::v3_profile },
+}
+
+// Root profile routes take hex of any plausible length (`profiles`' HEX), so a wrong-length
+// hash is told so (400) while names like `/manifest.json` are never taken from other routes.
+crate::routes! {
+    /// Public profiles at the site root (`/HASH.json`, …), each behind the gate.
+    fn configure_root,
+    /// The profile routes at the site root.
+    pub const ROOT_ROUTES;
+    "/{hash:[0-9a-fA-F]{1,128}}.json" wrap from_fn(gate::api_gate) => { GET => profiles::legacy_profile },
+    "/{hash:[0-9a-fA-F]{1,128}}.vcf" wrap from_fn(gate::api_gate) => { GET => profiles::vcard_profile },
+    "/{hash:[0-9a-fA-F]{1,128}}.qr" wrap from_fn(gate::api_gate) => { GET => profiles::qr_profile },
+}
+
 /// Registers every API route, each behind the gate.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
             .wrap(from_fn(gate::api_gate))
-            .route("/v1/lookup", web::get().to(lookup::lookup_get))
-            .route("/v1/lookup", web::post().to(lookup::lookup_post))
-            .route("/v1/providers", web::get().to(providers::list_providers))
-            .route("/openapi.json", web::get().to(openapi::openapi_json))
-            .configure(profiles::configure_api),
+            .configure(configure_scoped),
     );
-    profiles::configure_root(cfg);
+    configure_root(cfg);
 }

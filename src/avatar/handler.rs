@@ -57,7 +57,7 @@ pub async fn avatar_without_hash() -> HttpResponse {
         .finish()
 }
 
-/// `OPTIONS /avatar/HASH`: as ivatar does, `Allow` lists the `d=` values this server draws
+/// `OPTIONS /avatar/HASH` (and `/avatar` alone): as ivatar does, `Allow` lists the `d=` values this server draws
 /// itself (plus `404`); the methods are in `Access-Control-Allow-Methods`, so a CORS
 /// preflight gets a normal answer too.
 pub async fn avatar_options() -> HttpResponse {
@@ -77,14 +77,6 @@ fn allowed_defaults() -> String {
     let mut names = vec!["404", "mm"];
     names.extend(crate::defaults::style_names());
     names.join(" ")
-}
-
-/// Anything but GET, HEAD and OPTIONS on an avatar URL.
-pub async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"))
-        .content_type("text/plain; charset=utf-8")
-        .body("avatars are read with GET or HEAD\n")
 }
 
 async fn serve_default(

@@ -39,6 +39,30 @@ pub struct ProbeOutcome {
     pub content_type: Option<String>,
 }
 
+impl ProbeOutcome {
+    /// What a page or API answer tells anybody about a probed server: only whether it answers
+    /// as an avatar server. Refused, timed out, TLS failure, HTTP 503 or a private address
+    /// all read the same, so the check cannot be used to map third parties' ports and
+    /// services (the operator's `cameo check-domain` keeps the details).
+    pub fn public_verdict(&self) -> ProbeOutcome {
+        let (code, message) = if self.ok {
+            ("avatar_server", "answers as an avatar server")
+        } else {
+            (
+                "no_avatar_server",
+                "does not answer as an avatar server (an image or a 404 for d=404)",
+            )
+        };
+        ProbeOutcome {
+            code,
+            message: message.to_string(),
+            ok: self.ok,
+            status: None,
+            content_type: None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Prober {
     client: reqwest::Client,
@@ -300,6 +324,30 @@ mod tests {
             "connection_failed"
         );
         assert_eq!(classify(Err(OutboundError::TooLarge(10))).code, "too_large");
+    }
+
+    #[test]
+    fn the_public_verdict_tells_only_whether_an_avatar_server_answers() {
+        let failures = [
+            Err(OutboundError::PrivateAddress("10.0.0.1".into())),
+            Err(OutboundError::Timeout),
+            Err(OutboundError::Connect("Connection refused".into())),
+            Err(OutboundError::TooLarge(10)),
+            answer(503, "text/plain", b"down"),
+            answer(200, "text/html", b"<html>"),
+        ];
+        let verdicts: Vec<ProbeOutcome> = failures
+            .into_iter()
+            .map(|result| classify(result).public_verdict())
+            .collect();
+        assert!(verdicts.iter().all(|v| *v == verdicts[0]), "{verdicts:?}");
+        assert_eq!(verdicts[0].code, "no_avatar_server");
+        assert_eq!(verdicts[0].status, None);
+        let image = classify(answer(200, "image/png", &tiny_png())).public_verdict();
+        let missing = classify(answer(404, "text/plain", b"")).public_verdict();
+        assert_eq!(image, missing);
+        assert_eq!(image.code, "avatar_server");
+        assert!(image.ok);
     }
 
     #[tokio::test]

@@ -85,6 +85,18 @@ pub struct ProbeReport {
 }
 
 impl CheckReport {
+    /// The report as the web page and `/tools/check.json` show it: DNS facts (records,
+    /// addresses, failures) are public data and stay; each probe says only whether the
+    /// server answers as an avatar server ([`ProbeOutcome::public_verdict`]).
+    pub fn for_the_public(mut self) -> CheckReport {
+        for service in [&mut self.http, &mut self.https] {
+            if let Some(probe) = &mut service.probe {
+                probe.outcome = probe.outcome.public_verdict();
+            }
+        }
+        self
+    }
+
     /// Plain text for `cameo check-domain`.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

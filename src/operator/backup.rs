@@ -25,6 +25,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 
 use crate::store::backup::{DatabaseFile, RowCounts, count_rows, known_migrations, vacuum_into};
+use crate::store::file_modes::create_private;
 
 /// The tables a database must have to be taken for Cameo's.
 const REQUIRED_TABLES: [&str; 5] = [
@@ -156,6 +157,9 @@ pub async fn backup(
         &format!("partial-{}", std::process::id()),
     )));
     let _ = std::fs::remove_file(staging.path());
+    // VACUUM INTO writes into an existing empty file and keeps its mode: owner-only, as the
+    // copy holds password hashes and sessions (SQLite would create it 0644 under umask 022).
+    create_private(staging.path()).map_err(|e| file_error(&target, e))?;
     // Absolute, so SQLite cannot take it for a `file:` URI.
     let staging_text = staging
         .path()
@@ -184,7 +188,12 @@ pub async fn restore(database: &Path, source: &Path) -> Result<RestoreReport, Ba
         database,
         &format!("restoring-{}", std::process::id()),
     )));
-    std::fs::copy(source, staging.path()).map_err(|e| file_error(source, e))?;
+    // Copied into an owner-only file: `fs::copy` would carry over a backup's looser mode.
+    let mut input = std::fs::File::open(source).map_err(|e| file_error(source, e))?;
+    let mut output = create_private(staging.path()).map_err(|e| file_error(database, e))?;
+    std::io::copy(&mut input, &mut output).map_err(|e| file_error(source, e))?;
+    output.sync_all().map_err(|e| file_error(database, e))?;
+    drop(output);
     check_database(staging.path(), source).await?;
 
     let set_aside = if database.exists() {

@@ -4,7 +4,8 @@
 //! [`tokens`]), [`stats`] for the probes and metrics, [`throttles`] for rate limits that hold
 //! across processes, plus [`changes`], which tells the hot
 //! path cheaply whether anyone (this process or an operator's `cameo add` in another) has
-//! written since it last looked. Functions take `&SqlitePool`, so a second backend can sit
+//! written since it last looked; [`file_modes`] keeps the files holding account data
+//! owner-only. Functions take `&SqlitePool`, so a second backend can sit
 //! behind the same signatures later.
 
 pub mod addresses;
@@ -13,6 +14,7 @@ pub mod backup;
 pub mod changes;
 pub mod export;
 pub mod feed;
+pub mod file_modes;
 pub mod hot_read;
 pub mod photos;
 pub mod profiles;
@@ -31,6 +33,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::error::AppError;
 
 /// Opens (creating if needed) the database file in WAL mode and applies the migrations.
+/// The file is owner-only (0600): a new one is created so before SQLite opens it (SQLite
+/// gives `-wal` and `-shm` the main file's mode), a looser existing one is tightened.
 pub async fn open(database: &Path) -> Result<SqlitePool, AppError> {
     if let Some(parent) = database.parent() {
         std::fs::create_dir_all(parent).map_err(|e| {
@@ -40,6 +44,7 @@ pub async fn open(database: &Path) -> Result<SqlitePool, AppError> {
             ))
         })?;
     }
+    make_private(database)?;
     let options = SqliteConnectOptions::from_str("sqlite://")?
         .filename(database)
         .create_if_missing(true)
@@ -61,6 +66,30 @@ pub async fn open(database: &Path) -> Result<SqlitePool, AppError> {
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// Creates the database file owner-only if it is missing (SQLite takes an empty file for an
+/// empty database), and tightens it and its `-wal`/`-shm` if others may read them.
+fn make_private(database: &Path) -> Result<(), AppError> {
+    let file_error = |path: &Path, e: std::io::Error| {
+        AppError::Internal(format!("cannot secure {}: {e}", path.display()))
+    };
+    if !database.exists() {
+        file_modes::create_private(database).map_err(|e| file_error(database, e))?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        let path = Path::new(&name);
+        if let Some(before) = file_modes::tighten(path).map_err(|e| file_error(path, e))? {
+            tracing::warn!(
+                path = %path.display(),
+                before = format!("{before:o}"),
+                "the database file was readable by others; made it owner-only (0600)"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Seconds since the Unix epoch, the unit of every time column.

@@ -1,15 +1,20 @@
 //! `/tools/check` (HTML form and report) and `/tools/check.json` (the same report as JSON):
 //! the domain check of PROTOCOL.md "Federation". Thin: the query string is read here, the
 //! check itself is [`crate::federation::check`].
+//!
+//! A check connects to whatever host and port a domain's SRV records name, so it spends the
+//! client's outbound probe budget ([`probe_budget`]; 429 past it), and the probe is reported
+//! only as "answers as an avatar server" or not ([`CheckReport::for_the_public`]).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 
 use crate::error::AppError;
-use crate::federation::check::{CheckError, MAX_QUERY_LEN, check};
+use crate::federation::check::{CheckError, MAX_QUERY_LEN, check, parse_query};
 use crate::federation::report::{CheckReport, ServiceReport};
+use crate::outbound::probe_budget;
 use crate::state::AppState;
 use crate::web::pages::{Layout, render_page};
 use crate::web::session::Visitor;
@@ -33,12 +38,12 @@ pub async fn check_page(
 ) -> Result<HttpResponse, AppError> {
     let query = query_parameter(request.query_string());
     let outcome = match &query {
-        Some(query) => Some(check(&state.federation, query).await),
+        Some(query) => Some(public_check(&request, &state, query).await),
         None => None,
     };
     let (report, error, status) = match &outcome {
         Some(Ok(report)) => (Some(report), None, StatusCode::OK),
-        Some(Err(error)) => (None, Some(error.to_string()), StatusCode::BAD_REQUEST),
+        Some(Err(error)) => (None, Some(error.public_message()), error.status_code()),
         None => (None, None, StatusCode::OK),
     };
     // A refused query is not echoed back whole into the form.
@@ -58,21 +63,53 @@ pub async fn check_page(
         services: report.map_or_else(Vec::new, |r| vec![&r.http, &r.https]),
         error,
     };
-    render_page(&visitor, &page, status)
+    let mut response = render_page(&visitor, &page, status)?;
+    if let Some(seconds) = outcome.and_then(|o| o.err()).and_then(|e| e.retry_after()) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Ok(response)
 }
 
-/// `GET /tools/check.json?q=…`: the report, or `{"error", "code"}` with 400.
+/// `GET /tools/check.json?q=…`: the report, or `{"error", "code"}` with 400 (bad query) or
+/// 429 and `Retry-After` (probe budget spent).
 pub async fn check_json(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let result = match query_parameter(request.query_string()) {
-        Some(query) => check(&state.federation, &query).await,
-        None => Err(CheckError::Empty),
+        Some(query) => public_check(&request, &state, &query).await,
+        None => Err(invalid(CheckError::Empty)),
     };
     match result {
         Ok(report) => HttpResponse::Ok().insert_header(no_store()).json(report),
-        Err(error) => HttpResponse::BadRequest()
-            .insert_header(no_store())
-            .json(serde_json::json!({ "error": error.to_string(), "code": error.code() })),
+        Err(error) => {
+            let mut response = HttpResponse::build(error.status_code());
+            response.insert_header(no_store());
+            if let Some(seconds) = error.retry_after() {
+                response.insert_header((header::RETRY_AFTER, seconds));
+            }
+            response.json(serde_json::json!({
+                "error": error.public_message(),
+                "code": error.code(),
+            }))
+        }
     }
+}
+
+/// Validates the query (free), spends one probe of the client's budget, runs the check and
+/// keeps of each probe only whether the server answers as an avatar server.
+async fn public_check(
+    request: &HttpRequest,
+    state: &AppState,
+    query: &str,
+) -> Result<CheckReport, AppError> {
+    parse_query(query).map_err(invalid)?;
+    probe_budget::spend(&state.pool, &state.config, request).await?;
+    let report = check(&state.federation, query).await.map_err(invalid)?;
+    Ok(report.for_the_public())
+}
+
+fn invalid(error: CheckError) -> AppError {
+    AppError::Invalid(error.code(), error.to_string())
 }
 
 /// The last `q` in the query string (the protocol's "last one wins"), `None` when absent.

@@ -24,6 +24,7 @@ use super::session::{Visitor, start_session};
 use crate::error::AppError;
 use crate::identity::Identity;
 use crate::mail::{Outgoing, check_recipient};
+use crate::outbound::probe_budget;
 use crate::state::AppState;
 use crate::store::tokens::{self, NewToken, Purpose};
 use crate::store::{addresses, users};
@@ -231,7 +232,13 @@ pub fn proof_url(base_url: &str, proof: &str) -> String {
     format!("{base_url}/openid/proof/{proof}")
 }
 
+/// "Check now" on a pending OpenID: fetches the page (guarded: public addresses only) and
+/// looks for the `rel="me"` proof link. The fetch goes wherever the URL points, so it spends
+/// the client's outbound probe budget (429 past it), and every way of failing to read the
+/// page reads the same: refused, timed out and HTTP 503 are not told apart, so this form
+/// cannot map other people's ports.
 pub async fn verify_openid(
+    request: HttpRequest,
     visitor: Visitor,
     state: web::Data<AppState>,
     form: FormData,
@@ -242,17 +249,14 @@ pub async fn verify_openid(
     let result = match tokens::openid_proof(&state.pool, user.user_id, address).await? {
         None => Err("There is no pending claim for that OpenID; add it again.".to_string()),
         Some((token_hash, proof)) => {
+            probe_budget::spend(&state.pool, &state.config, &request).await?;
             let expected = proof_url(&state.config.base_url, &proof);
             match state
                 .outbound
                 .get_guarded(address, MAX_OPENID_PAGE_BYTES)
                 .await
             {
-                Err(error) => Err(format!("We could not read {address}: {error}.")),
-                Ok(page) if page.status != 200 => {
-                    Err(format!("{address} answered {}.", page.status))
-                }
-                Ok(page) => {
+                Ok(page) if page.status == 200 => {
                     let html = String::from_utf8_lossy(&page.body);
                     if super::openid::rel_me_links(&html).contains(&expected) {
                         confirm_claim(&state, &token_hash, Purpose::OpenIdProof).await?;
@@ -261,6 +265,10 @@ pub async fn verify_openid(
                         Err(format!("{address} has no rel=me link to {expected} yet."))
                     }
                 }
+                _ => Err(format!(
+                    "We could not read a page at {address}: it must be on a public address \
+                     and answer 200 within a few seconds."
+                )),
             }
         }
     };

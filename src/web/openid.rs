@@ -1,100 +1,50 @@
-//! Finding `rel="me"` links in an OpenID page: a small, forgiving scan of `<link>` and `<a>`
-//! tags (no full HTML parser needed for one attribute pair), bounded by the page cap.
+//! Finding `rel="me"` links in an OpenID page with a WHATWG HTML tokenizer (html5gum): every
+//! `<a>` and `<link>` start tag whose `rel` holds the token `me`. The tokenizer decodes
+//! character references and lowercases names as a browser does, and it never slices text by
+//! hand, so no page can make it panic (a hand-written scanner once sliced inside a multi-byte
+//! character). The work is linear in the page, which the caller caps at 256 KiB; the links
+//! kept are bounded too.
 
-/// Every `href` of a `<link>` or `<a>` tag whose `rel` contains the token `me`.
+use html5gum::{Token, Tokenizer};
+
+/// At most this many links are collected from one page.
+pub const MAX_LINKS: usize = 64;
+/// Longer `href`s are skipped (no proof URL is anywhere near this long).
+pub const MAX_HREF_LEN: usize = 2048;
+
+/// Every `href` of an `<a>` or `<link>` start tag whose `rel` contains the token `me`
+/// (ASCII case-insensitive, whitespace-separated), trimmed, in page order, unresolved.
 pub fn rel_me_links(html: &str) -> Vec<String> {
     let mut links = Vec::new();
-    let lower = html.to_ascii_lowercase();
-    let mut rest = 0;
-    while let Some(start) = lower[rest..].find('<').map(|i| rest + i) {
-        let end = lower[start..].find('>').map_or(lower.len(), |i| start + i);
-        let tag = &html[start + 1..end];
-        rest = end.min(lower.len().saturating_sub(1)).max(start + 1);
-        let name = tag
-            .split(|c: char| c.is_whitespace())
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if name != "link" && name != "a" {
+    for token in Tokenizer::new(html).flatten() {
+        let Token::StartTag(tag) = token else {
+            continue;
+        };
+        if !matches!(tag.name.as_slice(), b"a" | b"link") {
             continue;
         }
-        let attributes = parse_attributes(&tag[name.len()..]);
-        let is_me = attributes.iter().any(|(key, value)| {
-            key == "rel"
-                && value
-                    .split_whitespace()
-                    .any(|token| token.eq_ignore_ascii_case("me"))
-        });
-        if is_me && let Some((_, href)) = attributes.iter().find(|(key, _)| key == "href") {
-            links.push(decode_entities(href.trim()));
+        let is_me = tag
+            .attributes
+            .get(b"rel".as_slice())
+            .is_some_and(|rel| rel_has_me(rel));
+        let href = tag.attributes.get(b"href".as_slice());
+        if let (true, Some(href)) = (is_me, href) {
+            let href = String::from_utf8_lossy(href).trim().to_string();
+            if !href.is_empty() && href.len() <= MAX_HREF_LEN {
+                links.push(href);
+            }
+        }
+        if links.len() == MAX_LINKS {
+            break;
         }
     }
     links
 }
 
-/// `key="value"`, `key='value'` and `key=value` pairs, keys lowercased.
-fn parse_attributes(text: &str) -> Vec<(String, String)> {
-    let mut attributes = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
-        if c.is_whitespace() || c == '/' {
-            continue;
-        }
-        let mut key_end = start + c.len_utf8();
-        while let Some(&(i, c)) = chars.peek() {
-            if c == '=' || c.is_whitespace() {
-                break;
-            }
-            key_end = i + c.len_utf8();
-            chars.next();
-        }
-        let key = text[start..key_end].to_ascii_lowercase();
-        while chars.peek().is_some_and(|&(_, c)| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.peek().is_none_or(|&(_, c)| c != '=') {
-            attributes.push((key, String::new()));
-            continue;
-        }
-        chars.next();
-        while chars.peek().is_some_and(|&(_, c)| c.is_whitespace()) {
-            chars.next();
-        }
-        let value = match chars.peek().copied() {
-            Some((i, quote @ ('"' | '\''))) => {
-                chars.next();
-                let value_start = i + 1;
-                let mut value_end = text.len();
-                for (j, c) in chars.by_ref() {
-                    if c == quote {
-                        value_end = j;
-                        break;
-                    }
-                }
-                text[value_start..value_end.max(value_start)].to_string()
-            }
-            Some((i, _)) => {
-                let mut value_end = text.len();
-                while let Some(&(j, c)) = chars.peek() {
-                    if c.is_whitespace() {
-                        value_end = j;
-                        break;
-                    }
-                    chars.next();
-                }
-                text[i..value_end].to_string()
-            }
-            None => String::new(),
-        };
-        attributes.push((key, value));
-    }
-    attributes
-}
-
-fn decode_entities(text: &str) -> String {
-    text.replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
+/// Whether a `rel` value lists `me` among its space-separated tokens.
+fn rel_has_me(rel: &[u8]) -> bool {
+    rel.split(u8::is_ascii_whitespace)
+        .any(|token| token.eq_ignore_ascii_case(b"me"))
 }
 
 #[cfg(test)]
@@ -116,17 +66,54 @@ mod tests {
     }
 
     #[test]
-    fn survives_broken_markup() {
+    fn character_references_in_attributes_are_decoded() {
+        assert_eq!(rel_me_links("<link rel=me href=\"a&amp;b\">"), vec!["a&b"]);
+        assert_eq!(
+            rel_me_links("<a rel=&#x6d;e href=&quot;x&quot;>"),
+            vec!["\"x\""]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_tag_ending_in_a_multibyte_character_does_not_panic() {
+        // The input that panicked the hand-written scanner (a slice inside `é`).
+        assert!(rel_me_links("<a rel=me href=x é").is_empty());
         for html in [
             "<",
             "<a",
             "<a rel=",
             "<a rel='me' href='x",
             "<<<>>>",
-            "<link rel=me href=\"a&amp;b\">",
+            "<é",
+            "<a é",
+            "<a rel=me href=é",
+            "<a\u{0}rel=me href=x>",
+            "<!--<a rel=me href=x>",
+            "<a rel=me href=x\u{10FFFF}",
         ] {
             let _ = rel_me_links(html);
         }
-        assert_eq!(rel_me_links("<link rel=me href=\"a&amp;b\">"), vec!["a&b"]);
+    }
+
+    #[test]
+    fn links_inside_comments_and_attribute_values_are_not_links() {
+        assert!(rel_me_links("<!-- <a rel=me href=x> -->").is_empty());
+        assert!(rel_me_links("<p title='<a rel=me href=x>'>").is_empty());
+    }
+
+    #[test]
+    fn rel_tokens_are_whole_words_in_any_case() {
+        assert_eq!(rel_me_links("<a rel='friend\tME' href=y>"), vec!["y"]);
+        assert!(rel_me_links("<a rel='meh' href=y>").is_empty());
+        assert!(rel_me_links("<a rel='me' >").is_empty());
+        assert!(rel_me_links("<div rel=me href=y>").is_empty());
+    }
+
+    #[test]
+    fn the_links_kept_are_bounded() {
+        let page = "<a rel=me href=x>".repeat(MAX_LINKS * 4);
+        assert_eq!(rel_me_links(&page).len(), MAX_LINKS);
+        let long = format!("<a rel=me href={}>", "x".repeat(MAX_HREF_LEN + 1));
+        assert!(rel_me_links(&long).is_empty());
     }
 }

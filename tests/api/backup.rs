@@ -272,3 +272,56 @@ async fn restore_refuses_while_the_server_holds_the_database() {
     );
     assert_eq!(avatar_bytes(&app, "live@example.org").await.0, 200);
 }
+
+/// The permission bits of a file.
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test]
+async fn the_database_its_wal_and_a_backup_are_owner_only() {
+    let app = spawn_app().await;
+    app.add_photo("private@example.org", &png(&solid_photo(20, RED)))
+        .await;
+    let database = app.config.database_path();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", database.display()));
+        assert_eq!(mode_of(&path), 0o600, "{}", path.display());
+    }
+    let file = app.dir.path().join("private-copy.db");
+    let output = cameo_in(app.dir.path(), &["backup", file.to_str().unwrap()]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(mode_of(&file), 0o600);
+}
+
+#[tokio::test]
+async fn a_readable_database_is_made_owner_only_at_start_and_a_restore_stays_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    let file = app.dir.path().join("group-readable.db");
+    let output = cameo_in(app.dir.path(), &["backup", file.to_str().unwrap()]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    // What an operator does who lets the service group read backups (README).
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+
+    let fresh = tempfile::tempdir().unwrap();
+    let restored = cameo_in(fresh.path(), &["restore", file.to_str().unwrap()]).await;
+    assert!(restored.status.success(), "{}", stderr(&restored));
+    let database = fresh.path().join("cameo.db");
+    assert_eq!(mode_of(&database), 0o600, "the restored database");
+
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let list = cameo_in(fresh.path(), &["list"]).await;
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert_eq!(mode_of(&database), 0o600, "tightened when opened");
+    assert!(
+        stderr(&list).contains("made it owner-only"),
+        "{}",
+        stderr(&list)
+    );
+}

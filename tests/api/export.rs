@@ -102,6 +102,10 @@ async fn export_then_import_keeps_logins_profiles_and_pixels() {
     let exported = cameo_in(source.dir.path(), &["export", file.to_str().unwrap()]).await;
     assert!(exported.status.success(), "{}", stderr(&exported));
     assert!(stderr(&exported).contains("exported 1 accounts, 2 addresses, 2 photos"));
+    // It holds password hashes: owner-only whatever the umask.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with(r#"{"format":"cameo-export","version":1,"exported_at":"#));
     assert!(

@@ -54,6 +54,11 @@ fn intake_corpus_is_taken_in_or_refused_without_panics() {
     assert!(replay("intake", checks::check_intake) > 10);
 }
 
+#[test]
+fn rel_me_corpus_is_tokenized_without_panics() {
+    assert!(replay("rel_me", checks::check_rel_me) >= 5);
+}
+
 /// Writes the intake seeds: one small picture per format and colour type, an animated GIF,
 /// a JPEG with an EXIF orientation, and the small hostile files of `hostile_images`.
 #[test]

@@ -80,7 +80,9 @@ pub async fn export_to(
         std::process::id()
     ));
     let result = async {
-        let file = std::fs::File::create(&partial).map_err(write_error)?;
+        // Owner-only before the first byte: the export holds password hashes.
+        let file =
+            crate::store::file_modes::create_private(Path::new(&partial)).map_err(write_error)?;
         let mut out = BufWriter::new(file);
         let summary = export(pool, &mut out).await?;
         let file = out.into_inner().map_err(|e| write_error(e.into_error()))?;
