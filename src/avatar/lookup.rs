@@ -20,14 +20,13 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use sqlx::SqlitePool;
 
 use super::served_filter::ServedFilter;
 use crate::identity::Digest;
 use crate::store::changes::ChangeWatch;
 use crate::store::feed::{self, Catchup};
-use crate::store::hot_read::HotReads;
+use crate::store::hot_read::{self, HotReads};
 use crate::store::photos::{self, PhotoRef};
 
 /// Memory budget for remembered answers (hits and misses alike). Each entry is weighed at
@@ -64,6 +63,7 @@ pub struct LookupMetrics {
 
 pub struct PhotoLookup {
     pool: SqlitePool,
+    database: std::path::PathBuf,
     /// The same read without sqlx's thread hops (None if they could not be opened).
     hot: Option<HotReads>,
     changes: ChangeWatch,
@@ -99,6 +99,7 @@ impl PhotoLookup {
             .ok();
         Ok(PhotoLookup {
             pool,
+            database: database.to_path_buf(),
             hot,
             changes,
             answers: moka::sync::Cache::builder()
@@ -262,16 +263,22 @@ impl PhotoLookup {
     }
 
     async fn read_served_digests(&self) -> Result<ServedFilter, sqlx::Error> {
-        let expected = photos::served_digest_count(&self.pool).await?;
-        // Room for growth: the filter is rebuilt when the set has doubled.
-        let filter = ServedFilter::with_capacity(expected.max(1) * 2);
-        let mut rows = photos::served_digests(&self.pool);
-        while let Some(hex) = rows.try_next().await? {
-            if let Ok(digest) = Digest::parse_hex(&hex) {
-                filter.insert_built(&digest);
-            }
-        }
-        Ok(filter)
+        let database = self.database.clone();
+        tokio::task::spawn_blocking(move || {
+            hot_read::each_served_digest(
+                &database,
+                // Room for growth: the filter is rebuilt when the set has doubled.
+                |expected| ServedFilter::with_capacity(expected.max(1) * 2),
+                |filter, hex| {
+                    if let Ok(digest) = Digest::parse_hex(hex) {
+                        filter.insert_built(&digest);
+                    }
+                },
+            )
+            .map_err(|e| sqlx::Error::Protocol(format!("reading served digests: {e}")))
+        })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("filter build failed: {e}")))?
     }
 
     fn filter_wants_building(&self) -> bool {

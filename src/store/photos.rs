@@ -47,29 +47,6 @@ pub async fn photo_for_digest(
     Ok(row.and_then(PhotoRefRow::into_ref))
 }
 
-/// How many digests [`served_digests`] would yield (sizes the in-memory filter).
-pub async fn served_digest_count(pool: &SqlitePool) -> Result<u64, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM address_digests d JOIN addresses a ON a.id = d.address_id
-         WHERE a.confirmed_at IS NOT NULL AND a.photo_id IS NOT NULL",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(count.max(0) as u64)
-}
-
-/// Every digest that serves a photo (hex), streamed: a million addresses are never held as
-/// rows in memory at once.
-pub fn served_digests(
-    pool: &SqlitePool,
-) -> impl futures_util::Stream<Item = Result<String, sqlx::Error>> + '_ {
-    sqlx::query_scalar(
-        "SELECT d.digest FROM address_digests d JOIN addresses a ON a.id = d.address_id
-         WHERE a.confirmed_at IS NOT NULL AND a.photo_id IS NOT NULL",
-    )
-    .fetch(pool)
-}
-
 impl PhotoRefRow {
     fn into_ref(self) -> Option<PhotoRef> {
         Some(PhotoRef {
