@@ -52,7 +52,7 @@ impl HotReads {
                 connection.busy_timeout(std::time::Duration::ZERO)?;
                 // Pages of the index and the small tables stay mapped rather than copied
                 // into each connection's cache.
-                connection.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+                connection.pragma_update(None, "mmap_size", 0)?;
                 connection.pragma_update(None, "cache_size", -1024)?;
                 connection.prepare_cached(PHOTO_FOR_DIGEST)?;
                 Ok(Mutex::new(connection))
