@@ -48,6 +48,9 @@ pub struct Renderer {
 enum Lane {
     Still,
     Animated,
+    /// Work of tens of microseconds (a small flat default): done on the calling thread,
+    /// where a hop to the blocking pool and back would cost more than the work.
+    Inline,
 }
 
 impl Renderer {
@@ -126,8 +129,13 @@ impl Renderer {
             size,
             format,
         };
+        let lane = if style.is_cheap_at(size) {
+            Lane::Inline
+        } else {
+            Lane::Still
+        };
         self.cached(key, async move {
-            self.timed_render(Lane::Still, move || {
+            self.timed_render(lane, move || {
                 let picture = style.render(&digest, size);
                 encode_generated(picture, format, render::RENDER_JPEG_QUALITY)
                     .map(|bytes| Rendition::new(bytes, format))
@@ -218,6 +226,7 @@ impl Renderer {
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let _permit = match lane {
+            Lane::Inline => return work(),
             Lane::Still => self.permits.acquire().await.map_err(|_| AppError::Busy)?,
             Lane::Animated => tokio::time::timeout(ANIMATED_WAIT, self.animated_permits.acquire())
                 .await

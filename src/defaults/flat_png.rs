@@ -44,10 +44,14 @@ pub fn encode_flat_png(picture: &RgbaImage) -> Option<Vec<u8>> {
     let (width, height) = picture.dimensions();
     let row_bytes = (width as usize * bits).div_ceil(8);
     let mut packed = vec![0u8; row_bytes * height as usize];
-    for (n, index) in indices.iter().enumerate() {
-        let (y, x) = (n / width as usize, n % width as usize);
-        let bit = x * bits;
-        packed[y * row_bytes + bit / 8] |= index << (8 - bits - bit % 8);
+    for (row, out) in indices
+        .chunks_exact(width as usize)
+        .zip(packed.chunks_exact_mut(row_bytes))
+    {
+        for (x, index) in row.iter().enumerate() {
+            let bit = x * bits;
+            out[bit / 8] |= index << (8 - bits - bit % 8);
+        }
     }
     let rgb: Vec<u8> = palette.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
     let alpha: Vec<u8> = palette.iter().map(|c| c[3]).collect();
@@ -74,8 +78,8 @@ fn index_colours(picture: &RgbaImage) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
     let mut palette: Vec<[u8; 4]> = Vec::with_capacity(MAX_COLOURS);
     let mut indices = Vec::with_capacity(picture.len() / 4);
     let mut last: Option<([u8; 4], u8)> = None;
-    for pixel in picture.pixels() {
-        let colour = pixel.0;
+    for pixel in picture.as_raw().chunks_exact(4) {
+        let colour = [pixel[0], pixel[1], pixel[2], pixel[3]];
         let index = match last {
             Some((seen, index)) if seen == colour => index,
             _ => {

@@ -41,11 +41,33 @@ pub fn render(digest: &Digest, size: u32) -> RgbaImage {
         Some(inside * CELLS / grid_px)
     };
 
-    RgbaImage::from_fn(size, size, |x, y| match (cell_of(x), cell_of(y)) {
-        // +1 skips the border pixel identicon-rs put around the grid.
-        (Some(cx), Some(cy)) => to_rgba(grid.get_pixel(cx + 1, cy + 1)),
-        _ => background,
-    })
+    // Each distinct cell row is drawn once and copied: a miss for a new hash draws this on
+    // the hot path, so the cell of each column is worked out once, not per pixel.
+    let columns: Vec<Option<u32>> = (0..size).map(cell_of).collect();
+    let row_bytes = size as usize * 4;
+    let mut pixels = vec![0u8; row_bytes * size as usize];
+    let mut previous: Option<(Option<u32>, usize)> = None;
+    for y in 0..size {
+        let start = y as usize * row_bytes;
+        let cell_row = cell_of(y);
+        if let Some((row, from)) = previous
+            && row == cell_row
+        {
+            pixels.copy_within(from..from + row_bytes, start);
+            continue;
+        }
+        for (x, column) in columns.iter().enumerate() {
+            let colour = match (column, cell_row) {
+                // +1 skips the border pixel identicon-rs put around the grid.
+                (Some(cx), Some(cy)) => to_rgba(grid.get_pixel(cx + 1, cy + 1)),
+                _ => background,
+            };
+            pixels[start + x * 4..start + x * 4 + 4].copy_from_slice(&colour.0);
+        }
+        previous = Some((cell_row, start));
+    }
+    RgbaImage::from_raw(size, size, pixels)
+        .unwrap_or_else(|| RgbaImage::from_pixel(size, size, background))
 }
 
 /// identicon-rs's drawing for `digest` at one pixel per cell, with a one-pixel border:

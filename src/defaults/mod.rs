@@ -170,6 +170,17 @@ impl Style {
         !matches!(self, Style::Mp | Style::Blank)
     }
 
+    /// Whether drawing and encoding this style at `size` takes only tens of microseconds
+    /// (the flat pixel-art styles up to 128 px, per `cargo bench --bench render`): cheaper
+    /// than handing the work to another thread, so a miss draws it where it is asked.
+    pub fn is_cheap_at(self, size: u32) -> bool {
+        size <= 128
+            && matches!(
+                self,
+                Style::Identicon | Style::Retro | Style::Color | Style::Blank
+            )
+    }
+
     /// Draws this style for `digest` at exactly `size`×`size` pixels.
     pub fn render(self, digest: &Digest, size: u32) -> RgbaImage {
         let size = size.max(1);
