@@ -8,22 +8,17 @@
 //! Handlers only look up and respond; the formats are plain functions tested below.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use image::{GrayImage, ImageEncoder, Luma};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::gate::api_gate;
 use crate::error::AppError;
 use crate::identity::Digest;
 use crate::state::AppState;
 use crate::store::profiles::{self, ProfileLink, PublicProfile};
 use crate::web::public_profile::profile_url;
 
-/// Root routes take hex of any plausible length, so a wrong-length hash is told so (400)
-/// while names like `/manifest.json` are never taken from other routes.
-const HEX: &str = "[0-9a-fA-F]{1,128}";
 /// QR code sizes in pixels (`?s=`).
 pub const QR_DEFAULT_SIZE: u32 = 200;
 pub const QR_MIN_SIZE: u32 = 64;
@@ -32,30 +27,6 @@ pub const QR_MAX_SIZE: u32 = 1024;
 const QR_QUIET_ZONE: u32 = 4;
 /// vCard lines longer than this many octets are folded (RFC 6350 §3.2).
 const VCARD_LINE_OCTETS: usize = 75;
-
-/// Routes under `/api` (the gate is already applied by the caller).
-pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v3/profiles/{hash}", web::get().to(v3_profile));
-}
-
-/// Routes at the site root (`/HASH.json`, …), each wrapped in the gate here.
-pub fn configure_root(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource(format!("/{{hash:{HEX}}}.json"))
-            .wrap(from_fn(api_gate))
-            .route(web::get().to(legacy_profile)),
-    )
-    .service(
-        web::resource(format!("/{{hash:{HEX}}}.vcf"))
-            .wrap(from_fn(api_gate))
-            .route(web::get().to(vcard_profile)),
-    )
-    .service(
-        web::resource(format!("/{{hash:{HEX}}}.qr"))
-            .wrap(from_fn(api_gate))
-            .route(web::get().to(qr_profile)),
-    );
-}
 
 /// A public profile with the URLs it is reached at, ready to be written in any format.
 #[derive(Clone, Debug)]
