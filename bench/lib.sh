@@ -1,5 +1,7 @@
-# Shared pieces of the bench scripts (sourced, not run): messages, tools, ports, servers,
-# wrk runs and their parsing. A script sets TMP before calling the server helpers.
+# shellcheck shell=bash
+# Shared pieces of the bench scripts (sourced, not run): messages, tools, the release build,
+# the scratch directory and its clean-up, ports, servers, memory samples, wrk runs and their
+# parsing. Scripts cd to the repository root before sourcing it.
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() {
@@ -27,6 +29,52 @@ need_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 }
 
+# require_tools TOOL...: dies unless every TOOL is on PATH (tools the scripts do not install).
+require_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
+    done
+}
+
+# build_release [CARGO OPTIONS...]: cargo build --release; sets CAMEO to the binary.
+# shellcheck disable=SC2120 # the options are optional
+build_release() {
+    say "building the release binary"
+    cargo build --release "$@"
+    CAMEO="$(pwd)/target/release/cameo"
+}
+
+# kill_on_exit PID [SIGNAL]: has the exit trap of scratch_dir send PID SIGNAL (TERM by default)
+# and wait for it; the last registered goes first.
+EXIT_PIDS=()
+kill_on_exit() { EXIT_PIDS+=("$1:${2:-TERM}"); }
+
+# scratch_dir NAME [--keep-on-failure]: makes the scratch directory TMP (cameo-NAME.XXXXXX in
+# TMPDIR or /tmp) and sets the traps. At exit the processes given to kill_on_exit are stopped,
+# and TMP is removed unless KEEP_TMP=1 or (with --keep-on-failure) the script failed.
+scratch_dir() {
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/cameo-$1.XXXXXX")
+    KEEP_ON_FAILURE=0
+    [ "${2:-}" = --keep-on-failure ] && KEEP_ON_FAILURE=1
+    trap scratch_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+scratch_cleanup() {
+    local status=$? i pid
+    set +e
+    for ((i = ${#EXIT_PIDS[@]} - 1; i >= 0; i--)); do
+        pid=${EXIT_PIDS[i]%%:*}
+        kill -"${EXIT_PIDS[i]#*:}" "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
+    if [ "${KEEP_TMP:-0}" = 1 ] || { [ "$KEEP_ON_FAILURE" = 1 ] && [ "$status" != 0 ]; }; then
+        printf 'scratch directory kept: %s\n' "$TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$status"
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -44,8 +92,44 @@ wait_http() {
     return 1
 }
 
+# offline_env: sets PORT (a free port) and BASE, and points Cameo at $TMP/data with no Gravatar
+# and no Libravatar fallback, through exported CAMEO_* variables.
+offline_env() {
+    PORT=$(free_port)
+    # shellcheck disable=SC2034 # for the scripts
+    BASE="http://127.0.0.1:$PORT"
+    export CAMEO_DATA_DIR="$TMP/data" CAMEO_GRAVATAR_MODE=off CAMEO_LIBRAVATAR_FALLBACK=""
+}
+
+# start_cameo PORT LOG [ARGUMENTS...]: runs "$CAMEO --bind 127.0.0.1:PORT ARGUMENTS" in the
+# background (RUST_LOG as the caller sets it) with its output in LOG, stopped at exit; sets
+# CAMEO_PID and waits up to 10 s for /healthz, or dies with the end of LOG.
+start_cameo() {
+    local port=$1 log=$2
+    shift 2
+    "$CAMEO" --bind "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+    CAMEO_PID=$!
+    kill_on_exit "$CAMEO_PID"
+    wait_http "http://127.0.0.1:$port/healthz" "$CAMEO_PID" ||
+        die "Cameo did not answer /healthz on port $port: $(tail -20 "$log")"
+}
+
 # rss_kb PID FIELD: VmRSS or VmHWM of a process, in kB.
 rss_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# sample_rss PID SECONDS FILE: in the background, appends PID's VmRSS (kB) to FILE every
+# SECONDS while PID lives; sets SAMPLER_PID (stopped at exit).
+sample_rss() {
+    local pid=$1 every=$2
+    (
+        while alive "$pid"; do
+            rss_kb "$pid" VmRSS 2>/dev/null || true
+            sleep "$every"
+        done
+    ) >"$3" &
+    SAMPLER_PID=$!
+    kill_on_exit "$SAMPLER_PID"
+}
 
 # to_ms 1.23ms|850.00us|1.02s -> milliseconds
 to_ms() {

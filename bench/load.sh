@@ -21,71 +21,28 @@ WARMUP=2s
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-
-say() { printf '\n== %s\n' "$*" >&2; }
-die() {
-    printf 'load.sh: %s\n' "$*" >&2
-    exit 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # --- tools --------------------------------------------------------------------------------
-missing=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]} from Debian packages"
-    [ "$(id -u)" = 0 ] || die "need root to apt-get install ${missing[*]}"
-    packages=()
-    for tool in "${missing[@]}"; do
-        if [ "$tool" = nginx ]; then
-            # nginx-light is the smallest build; newer Debian releases only ship "nginx".
-            if apt-cache show nginx-light >/dev/null 2>&1; then packages+=(nginx-light); else packages+=(nginx); fi
-        else
-            packages+=("$tool")
-        fi
-    done
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
-    # The package may have started a system nginx on port 80; it is not ours to stop, and it
-    # does not interfere with the instance below (own config, own port).
-fi
+# nginx-light (or nginx) and wrk from Debian packages when missing. The package may start a
+# system nginx on port 80; it is not ours to stop, and it does not interfere with the
+# instance below (own config, own port).
+need_tools nginx wrk
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-for tool in curl python3 md5sum awk; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
+require_tools curl python3 md5sum awk
 
-# A port nothing listens on right now (another Cameo on a fixed port would answer instead).
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# Ports nothing listens on right now (another Cameo on a fixed port would answer instead).
 CAMEO_PORT=${CAMEO_PORT:-$(free_port)}
 NGINX_PORT=${NGINX_PORT:-$(free_port)}
 [ "$CAMEO_PORT" != "$NGINX_PORT" ] || die "CAMEO_PORT and NGINX_PORT are the same"
 
 # --- build --------------------------------------------------------------------------------
-say "cargo build --release"
-cargo build --release
-CAMEO="$ROOT/target/release/cameo"
+build_release
 
 # --- scratch space and servers ------------------------------------------------------------
-TMP=$(mktemp -d /tmp/cameo-load.XXXXXX)
+scratch_dir load --keep-on-failure
 chmod 755 "$TMP" # nginx workers may run as another user
-CAMEO_PID=""
-NGINX_PID=""
-cleanup() {
-    local status=$?
-    set +e
-    [ -n "$CAMEO_PID" ] && kill "$CAMEO_PID" 2>/dev/null && wait "$CAMEO_PID" 2>/dev/null
-    [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
-    if [ "${KEEP_TMP:-0}" = 1 ] || [ "$status" != 0 ]; then
-        printf 'scratch directory kept: %s\n' "$TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 say "preparing a photo and the data directory in $TMP"
 python3 "$ROOT/bench/make_photo.py" "$TMP/photo.png" 512
@@ -94,17 +51,9 @@ HASH=$(printf '%s' alice@example.org | md5sum | cut -d' ' -f1)
 OTHER=$(printf '%s' nobody@example.org | md5sum | cut -d' ' -f1)
 
 say "starting Cameo on 127.0.0.1:$CAMEO_PORT"
-RUST_LOG=warn "$CAMEO" --data-dir "$TMP/data" --bind "127.0.0.1:$CAMEO_PORT" \
-    --set "gravatar_mode=$GRAVATAR_MODE" >"$TMP/cameo.log" 2>&1 &
-CAMEO_PID=$!
+RUST_LOG=warn start_cameo "$CAMEO_PORT" "$TMP/cameo.log" \
+    --data-dir "$TMP/data" --set "gravatar_mode=$GRAVATAR_MODE"
 CAMEO_URL="http://127.0.0.1:$CAMEO_PORT"
-alive() { kill -0 "$1" 2>/dev/null; }
-for _ in $(seq 1 100); do
-    sleep 0.1
-    alive "$CAMEO_PID" || die "Cameo exited: $(cat "$TMP/cameo.log")"
-    curl -fsS -o /dev/null "$CAMEO_URL/healthz" 2>/dev/null && break
-done
-curl -fsS -o /dev/null "$CAMEO_URL/healthz" || die "Cameo did not answer /healthz"
 
 PHOTO_PATH="/avatar/$HASH?s=80"
 DEFAULT_PATH="/avatar/$OTHER?s=80&d=identicon"
@@ -146,12 +95,10 @@ EOF
 "$NGINX" -t -q -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
 "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
 NGINX_PID=$!
+kill_on_exit "$NGINX_PID" QUIT
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
-for _ in $(seq 1 50); do
-    sleep 0.1
-    alive "$NGINX_PID" || die "nginx exited: $(cat "$TMP/nginx/error.log")"
-    curl -fsS -o /dev/null "$NGINX_URL$PHOTO_PATH" 2>/dev/null && break
-done
+wait_http "$NGINX_URL$PHOTO_PATH" "$NGINX_PID" 100 || alive "$NGINX_PID" ||
+    die "nginx exited: $(cat "$TMP/nginx/error.log")"
 
 # --- sanity checks: each scenario answers what it should ----------------------------------
 status_of() { curl -sS -o /dev/null -w '%{http_code} %{size_download}' "$@"; }
@@ -189,28 +136,6 @@ WRK=(wrk -t"$THREADS" -c"$CONNECTIONS" --latency)
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
 
-# to_ms 1.23ms|850.00us|1.02s -> milliseconds
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
-        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-        else printf "?" }'
-}
-
-# record NAME FILE: parses one wrk report into the results table.
-record() {
-    local name=$1 out=$2 rps p99 errors
-    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-    errors=$(awk '/Non-2xx or 3xx responses:/ { n += $NF }
-        /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
-        END { print n + 0 }' "$out")
-    printf '%s\t%s\t%s\t%s\n' "$name" "$rps" "$p99" "$errors" >>"$RESULTS"
-    printf '  %-36s %10s req/s  p99 %8s ms  errors %s\n' "$name" "$rps" "$p99" "$errors" >&2
-}
-
 # measure NAME URL [wrk options...]: a warm-up run, then the measured run.
 measure() {
     local name=$1 url=$2
@@ -218,7 +143,7 @@ measure() {
     local out="$TMP/wrk-${name//[^a-zA-Z0-9]/_}.txt"
     "${WRK[@]}" -d"$WARMUP" "$@" "$url" >/dev/null
     "${WRK[@]}" -d"$DURATION" "$@" "$url" >"$out"
-    record "$name" "$out"
+    record "$name" "$out" "$RESULTS"
 }
 
 rustc_before=$(pgrep -c rustc || true)
@@ -228,23 +153,22 @@ measure "a) cameo photo hit" "$CAMEO_URL$PHOTO_PATH"
 measure "b) cameo If-None-Match 304" "$CAMEO_URL$PHOTO_PATH" -H "If-None-Match: $ETAG"
 measure "c) cameo identicon, cached" "$CAMEO_URL$DEFAULT_PATH"
 alive "$CAMEO_PID" || die "Cameo died under load: $(tail -20 "$TMP/cameo.log")"
-RSS_CACHED=$(awk '/^VmRSS:/ { print $2, $3 }' "/proc/$CAMEO_PID/status")
+RSS_CACHED="$(rss_kb "$CAMEO_PID" VmRSS) kB"
 # The warm-up uses its own hash prefix, so the measured run misses on every request.
 "${WRK[@]}" -d"$WARMUP" -s "$TMP/miss.lua" "$CAMEO_URL/" -- 1 >/dev/null
 "${WRK[@]}" -d"$DURATION" -s "$TMP/miss.lua" "$CAMEO_URL/" -- 2 >"$TMP/wrk-d.txt"
-record "d) cameo identicon, new hash each" "$TMP/wrk-d.txt"
+record "d) cameo identicon, new hash each" "$TMP/wrk-d.txt" "$RESULTS"
 rustc_after=$(pgrep -c rustc || true)
 
 alive "$CAMEO_PID" || die "Cameo died under load: $(tail -20 "$TMP/cameo.log")"
-RSS_END=$(awk '/^VmRSS:/ { print $2, $3 }' "/proc/$CAMEO_PID/status")
-HWM_END=$(awk '/^VmHWM:/ { print $2, $3 }' "/proc/$CAMEO_PID/status")
+RSS_END="$(rss_kb "$CAMEO_PID" VmRSS) kB"
+HWM_END="$(rss_kb "$CAMEO_PID" VmHWM) kB"
 
 # --- summary ------------------------------------------------------------------------------
 say "summary"
 printf '%-36s %12s %12s %8s\n' scenario "requests/s" "p99 (ms)" errors
 awk -F'\t' '{ printf "%-36s %12.0f %12s %8s\n", $1, $2, $3, $4 }' "$RESULTS"
-ratio=$(awk -F'\t' '$1 == "a) nginx static file" { n = $2 } $1 == "a) cameo photo hit" { c = $2 }
-    END { if (n > 0) printf "%.2f", c / n; else print "?" }' "$RESULTS")
+ratio=$(ratio "$RESULTS" "a) cameo photo hit" "a) nginx static file")
 printf '\ncached photo hit, Cameo/nginx throughput: %s (target >= 1.00)\n' "$ratio"
 printf 'Cameo RSS after a)-c): %s; after d): %s (peak %s)\n' "$RSS_CACHED" "$RSS_END" "$HWM_END"
 printf 'rendition bytes: %s; wrk settings: -t%s -c%s -d%s; %s cores\n' \
