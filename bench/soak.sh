@@ -18,38 +18,14 @@ PHOTOS=${PHOTOS:-50}
 RSS_LIMIT_KB=$((100 * 1024))
 
 cd "$(dirname "$0")/.."
-say() { printf '== %s\n' "$*" >&2; }
-die() {
-    printf 'soak.sh: %s\n' "$*" >&2
-    exit 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-if ! command -v wrk >/dev/null 2>&1; then
-    [ "$(id -u)" = 0 ] || die "wrk is missing and installing it needs root"
-    say "installing wrk"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-for tool in curl python3 awk; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
-
-say "building the release binary"
-cargo build --release --quiet
-CAMEO=$(pwd)/target/release/cameo
-
-TMP=$(mktemp -d)
-SERVER_PID=""
-SAMPLER_PID=""
-cleanup() {
-    [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-    if [ "${KEEP_TMP:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-export CAMEO_DATA_DIR="$TMP/data" CAMEO_GRAVATAR_MODE=off CAMEO_LIBRAVATAR_FALLBACK=""
+need_tools wrk
+require_tools curl python3 awk
+build_release --quiet
+scratch_dir soak
+offline_env
 
 say "adding $PHOTOS photos"
 mkdir -p "$TMP/photos"
@@ -58,13 +34,7 @@ for n in $(seq "$PHOTOS"); do cp "$TMP/photo.png" "$TMP/photos/user$n@example.or
 "$CAMEO" import "$TMP/photos" >/dev/null
 
 say "starting Cameo on $BASE"
-RUST_LOG=warn "$CAMEO" serve --bind "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "$BASE/healthz" >/dev/null || die "the server did not start; see $TMP/server.log"
+RUST_LOG=warn start_cameo "$PORT" "$TMP/server.log" serve
 
 # The hashes of the imported addresses, and the ETag of one rendition for the 304 share.
 python3 - "$TMP/photos" >"$TMP/hashes.txt" <<'EOF'
@@ -111,18 +81,11 @@ end
 EOF
 
 # Resident memory, once a second, for the whole run.
-(
-    while kill -0 "$SERVER_PID" 2>/dev/null; do
-        awk '/VmRSS/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || true
-        sleep 1
-    done
-) >"$TMP/rss.txt" &
-SAMPLER_PID=$!
+sample_rss "$CAMEO_PID" 1 "$TMP/rss.txt"
 
 say "running $DURATION at $CONNECTIONS connections"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$TMP/mix.lua" "$BASE" >"$TMP/wrk.txt"
 kill "$SAMPLER_PID" 2>/dev/null || true
-SAMPLER_PID=""
 CACHE_BYTES=$(curl -fsS "$BASE/metrics" | awk '$1 == "cameo_render_cache_bytes" { printf "%d", $2 }')
 
 RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
@@ -134,7 +97,7 @@ P99=$(awk '/latency_p99_ms/ { print $2 }' "$TMP/wrk.txt")
 MAX=$(awk '/latency_max_ms/ { print $2 }' "$TMP/wrk.txt")
 RSS_PEAK=$(sort -n "$TMP/rss.txt" | tail -n1)
 RSS_END=$(tail -n1 "$TMP/rss.txt")
-HWM=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
+HWM=$(rss_kb "$CAMEO_PID" VmHWM)
 ERRORS=$(( ${NON2XX:-0} + ${SOCKET:-0} ))
 
 printf '\n%-28s %s\n' "requests" "$TOTAL"
