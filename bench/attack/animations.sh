@@ -19,32 +19,12 @@ RSS_LIMIT_KB=$((300 * 1024))
 P99_LIMIT_MS=50
 
 cd "$(dirname "$0")/../.."
-say() { printf '== %s\n' "$*" >&2; }
-die() {
-    printf 'animations.sh: %s\n' "$*" >&2
-    exit 1
-}
-for tool in curl python3 awk; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
-
-say "building the release binary"
-cargo build --release --quiet
-CAMEO=$(pwd)/target/release/cameo
-
-TMP=$(mktemp -d)
-SERVER_PID=""
-SAMPLER_PID=""
-cleanup() {
-    [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-    if [ "${KEEP_TMP:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-export CAMEO_DATA_DIR="$TMP/data" CAMEO_GRAVATAR_MODE=off CAMEO_LIBRAVATAR_FALLBACK=""
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+require_tools curl python3 awk
+build_release --quiet
+scratch_dir animations
+offline_env
 
 say "writing the animations"
 # A GIF writer with its own LZW encoder (no imaging tools here): 8 distinct 360×360 frames,
@@ -131,20 +111,8 @@ fi
 "$CAMEO" add animated@example.org --photo "$TMP/accepted-154.gif" >/dev/null
 
 say "starting Cameo on $BASE"
-RUST_LOG=warn "$CAMEO" serve --bind "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "$BASE/healthz" >/dev/null || die "the server did not start; see $TMP/server.log"
-(
-    while kill -0 "$SERVER_PID" 2>/dev/null; do
-        awk '/VmRSS/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || true
-        sleep 0.5
-    done
-) >"$TMP/rss.txt" &
-SAMPLER_PID=$!
+RUST_LOG=warn start_cameo "$PORT" "$TMP/server.log" serve
+sample_rss "$CAMEO_PID" 0.5 "$TMP/rss.txt"
 
 say "flooding for ${DURATION}s with $CLIENTS clients"
 python3 - "$PORT" "$DURATION" "$CLIENTS" >"$TMP/result.txt" <<'EOF'
@@ -216,7 +184,7 @@ print(f"identicon_p50_ms {pick(0.50):.1f}")
 print(f"identicon_p99_ms {pick(0.99):.1f}   (target < 50; before: 2800-8000)")
 EOF
 
-PEAK_KB=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
+PEAK_KB=$(rss_kb "$CAMEO_PID" VmHWM)
 MAX_RSS_KB=$(sort -n "$TMP/rss.txt" | tail -n1)
 cat "$TMP/result.txt"
 curl -fsS "$BASE/metrics" | awk '/^cameo_render_animations_total|^cameo_render_cache_(misses_total|bytes)/ { print $1, $2 }'

@@ -30,56 +30,34 @@ RSS_LIMIT_KB=$((200 * 1024))
 P99_LIMIT_MS=50
 
 cd "$(dirname "$0")/../.."
-say() { printf '== %s\n' "$*" >&2; }
-die() {
-    printf 'passwords.sh: %s\n' "$*" >&2
-    exit 1
-}
-for tool in curl python3 awk; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+require_tools curl python3 awk
 ulimit -n 8192 2>/dev/null || true
 
 if [ -z "${CAMEO:-}" ]; then
     CAMEO=$(pwd)/target/release/cameo
-    [ -x "$CAMEO" ] || { say "building the release binary"; cargo build --release --quiet; }
+    [ -x "$CAMEO" ] || build_release --quiet
 fi
 
-TMP=$(mktemp -d)
-SERVER_PID=""
-SAMPLER_PID=""
-cleanup() {
-    [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null || true
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-    if [ "${KEEP_TMP:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-export CAMEO_DATA_DIR="$TMP/data" CAMEO_GRAVATAR_MODE=off CAMEO_LIBRAVATAR_FALLBACK=""
+scratch_dir passwords
+offline_env
 # The flood's second half speaks for many clients through this (loopback) proxy.
 export CAMEO_TRUSTED_PROXIES="127.0.0.1"
 
 say "starting Cameo on $BASE"
-RUST_LOG=error "$CAMEO" serve --bind "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "$BASE/healthz" >/dev/null || die "the server did not start; see $TMP/server.log"
+RUST_LOG=error start_cameo "$PORT" "$TMP/server.log" serve
 
 # Peak memory and threads, sampled every 50 ms (VmHWM is the kernel's own peak).
 (
     peak_threads=0
-    while [ -r "/proc/$SERVER_PID/status" ]; do
-        threads=$(awk '/^Threads:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
+    while [ -r "/proc/$CAMEO_PID/status" ]; do
+        threads=$(awk '/^Threads:/ { print $2 }' "/proc/$CAMEO_PID/status" 2>/dev/null || echo 0)
         [ "${threads:-0}" -gt "$peak_threads" ] && peak_threads=$threads && echo "$peak_threads" >"$TMP/threads"
         sleep 0.05
     done
 ) &
-SAMPLER_PID=$!
+kill_on_exit $!
 
 HASH=$(python3 -c 'import hashlib; print(hashlib.md5(b"bench-identicon@example.org").hexdigest())')
 curl -fsS -o /dev/null "$BASE/avatar/$HASH?d=identicon&s=80" || die "no identicon"
@@ -194,7 +172,7 @@ EOF
 cat "$TMP/flood.txt" | grep -v '^avatar_' >&2
 
 WORK=$(curl -fsS "$BASE/metrics" | grep '^cameo_password_work_total' || true)
-PEAK_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
+PEAK_KB=$(rss_kb "$CAMEO_PID" VmHWM)
 THREADS=$(cat "$TMP/threads" 2>/dev/null || echo "?")
 P50=$(awk '$1 == "avatar_p50_ms" { print $2 }' "$TMP/flood.txt")
 P99=$(awk '$1 == "avatar_p99_ms" { print $2 }' "$TMP/flood.txt")
@@ -207,9 +185,8 @@ echo "argon2 work done or refused:"
 echo "${WORK:-  (no cameo_password_work_total: a build from before the fix)}" | sed 's/^/  /'
 printf 'cached identicon hit during the floods: p50 %s ms, p99 %s ms, max %s ms (%s samples, failed:%s)\n' "$P50" "$P99" "$MAX" "$SAMPLES" "$FAILED"
 printf 'server peak RSS %s MB, peak threads %s\n' "$((PEAK_KB / 1024))" "$THREADS"
-verdict() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
-RSS_OK=$([ "$PEAK_KB" -lt "$RSS_LIMIT_KB" ] && echo 1 || echo 0)
-P99_OK=$(awk -v p="$P99" -v l="$P99_LIMIT_MS" 'BEGIN { print (p < l) ? 1 : 0 }')
-printf '%-40s %s\n' "peak RSS < 200 MB" "$(verdict "$RSS_OK")"
-printf '%-40s %s\n' "cached avatar p99 < ${P99_LIMIT_MS} ms" "$(verdict "$P99_OK")"
-[ "$RSS_OK" = 1 ] && [ "$P99_OK" = 1 ]
+RSS_VERDICT=$(verdict "$PEAK_KB" "<" "$RSS_LIMIT_KB")
+P99_VERDICT=$(verdict "$P99" "<" "$P99_LIMIT_MS")
+printf '%-40s %s\n' "peak RSS < 200 MB" "$RSS_VERDICT"
+printf '%-40s %s\n' "cached avatar p99 < ${P99_LIMIT_MS} ms" "$P99_VERDICT"
+[ "$RSS_VERDICT" = PASS ] && [ "$P99_VERDICT" = PASS ]

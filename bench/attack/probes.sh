@@ -22,45 +22,20 @@ LIMIT=30
 RSS_LIMIT_KB=$((100 * 1024))
 
 cd "$(dirname "$0")/../.."
-say() { printf '== %s\n' "$*" >&2; }
-die() {
-    printf 'probes.sh: %s\n' "$*" >&2
-    exit 1
-}
-if ! command -v wrk >/dev/null 2>&1; then
-    [ "$(id -u)" = 0 ] || die "wrk is missing and installing it needs root"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-if [ -z "${BINARY:-}" ]; then
-    say "building the release binary"
-    cargo build --release --quiet
-    BINARY=$(pwd)/target/release/cameo
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+need_tools wrk
+if [ -n "${BINARY:-}" ]; then CAMEO=$BINARY; else build_release --quiet; fi
 
-TMP=$(mktemp -d)
-SERVER_PID=""
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
+scratch_dir probes
+offline_env
 # Nothing answers DNS on 127.0.0.1:9: every check fails its lookups fast and touches no
 # third party; what is measured is the budget, not the network.
-export CAMEO_DATA_DIR="$TMP/data" CAMEO_GRAVATAR_MODE=off CAMEO_LIBRAVATAR_FALLBACK="" \
-    CAMEO_DNS_SERVERS=127.0.0.1:9 CAMEO_OUTBOUND_PROBE_LIMIT=$LIMIT
+export CAMEO_DNS_SERVERS=127.0.0.1:9 CAMEO_OUTBOUND_PROBE_LIMIT=$LIMIT
 
 python3 bench/make_photo.py "$TMP/photo.png" 256
-"$BINARY" add bench@example.org --photo "$TMP/photo.png" >/dev/null
-RUST_LOG=warn "$BINARY" serve --bind "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "$BASE/healthz" >/dev/null || die "the server did not start: $(cat "$TMP/server.log")"
+"$CAMEO" add bench@example.org --photo "$TMP/photo.png" >/dev/null
+RUST_LOG=warn start_cameo "$PORT" "$TMP/server.log" serve
 HASH=$(python3 -c 'import hashlib; print(hashlib.md5(b"bench@example.org").hexdigest())')
 curl -fsS -o /dev/null "$BASE/avatar/$HASH?s=80"
 
@@ -152,7 +127,7 @@ wrk -t2 -c32 -d"$WRK_DURATION" -s "$TMP/latency.lua" "$BASE/avatar/$HASH?s=80" >
 printf '%-34s %s\n' "requests/s" "$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")"
 printf '%-34s %s ms\n' "latency p99" "$(awk '/latency_p99_ms/ { print $2 }' "$TMP/wrk.txt")"
 
-HWM=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
+HWM=$(rss_kb "$CAMEO_PID" VmHWM)
 printf '%-34s %s MB\n' "peak RSS (VmHWM)" "$((HWM / 1024))"
 [ "$HWM" -lt "$RSS_LIMIT_KB" ] || status=1
 

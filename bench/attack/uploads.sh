@@ -14,42 +14,18 @@ BUDGET=${IMAGE_MEMORY_BUDGET:-512MiB}
 RSS_LIMIT_KB=$((1024 * 1024))
 
 cd "$(dirname "$0")/../.."
-say() { printf '== %s\n' "$*" >&2; }
-die() {
-    printf 'uploads.sh: %s\n' "$*" >&2
-    exit 1
-}
-for tool in curl python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
-done
-
-say "building the release binary"
-cargo build --release --quiet
-CAMEO=$(pwd)/target/release/cameo
-
-TMP=$(mktemp -d)
-SERVER_PID=""
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-    if [ "${KEEP_TMP:-0}" = 1 ]; then say "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-export CAMEO_DATA_DIR="$TMP/data" CAMEO_GRAVATAR_MODE=off CAMEO_LIBRAVATAR_FALLBACK=""
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+require_tools curl python3
+build_release --quiet
+scratch_dir uploads
+offline_env
 export CAMEO_IMAGE_MEMORY_BUDGET="$BUDGET"
 
 say "starting Cameo on $BASE (image_memory_budget $BUDGET)"
 # info level: with no smtp_url, confirmation links are written to the log.
-RUST_LOG=info "$CAMEO" serve --bind "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "$BASE/healthz" >/dev/null || die "the server did not start; see $TMP/server.log"
-BASELINE_KB=$(awk '/VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
+RUST_LOG=info start_cameo "$PORT" "$TMP/server.log" serve
+BASELINE_KB=$(rss_kb "$CAMEO_PID" VmRSS)
 
 python3 - "$BASE" "$TMP/server.log" "$CAMEO_DATA_DIR/cameo.db" >"$TMP/result.txt" <<'EOF'
 import concurrent.futures, http.cookiejar, re, sqlite3, struct, sys, time, urllib.error
@@ -155,7 +131,7 @@ count = sqlite3.connect(database).execute("SELECT COUNT(*) FROM photos").fetchon
 print(f"photos_held {count}")
 EOF
 
-PEAK_KB=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
+PEAK_KB=$(rss_kb "$CAMEO_PID" VmHWM)
 cat "$TMP/result.txt"
 PHOTOS=$(awk '$1 == "photos_held" { print $2 }' "$TMP/result.txt")
 echo "rss_baseline_mb $((BASELINE_KB / 1024))"
