@@ -32,29 +32,10 @@ ROOT=$(pwd)
 need_tools wrk nginx curl python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-say "cargo build --release"
-cargo build --release --quiet
-CAMEO="$ROOT/target/release/cameo"
+build_release --quiet
 
-TMP=$(mktemp -d /tmp/cameo-scale.XXXXXX)
+scratch_dir scale --keep-on-failure
 chmod 755 "$TMP"
-CAMEO_PID="" NGINX_PID="" WRITER_PID="" SIGNUPS_PID=""
-cleanup() {
-    local status=$?
-    set +e
-    for pid in "$WRITER_PID" "$SIGNUPS_PID" "$CAMEO_PID"; do
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
-    if [ "${KEEP_TMP:-0}" = 1 ] || [ "$status" != 0 ]; then
-        printf 'scratch directory kept: %s\n' "$TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 DATA="$TMP/data"
 if [ -n "${REUSE:-}" ]; then
@@ -83,6 +64,7 @@ RUST_LOG=info "$CAMEO" --data-dir "$DATA" --bind "127.0.0.1:$CAMEO_PORT" \
     --set gravatar_mode=off --set libravatar_fallback= \
     --set trusted_proxies=127.0.0.1 >"$TMP/cameo.log" 2>&1 &
 CAMEO_PID=$!
+kill_on_exit "$CAMEO_PID"
 wait_http "$CAMEO_URL/readyz" "$CAMEO_PID" 400 || die "Cameo did not start: $(tail -5 "$TMP/cameo.log")"
 STARTUP=$(echo "$(date +%s.%N) - $started" | bc)
 for _ in $(seq 1 600); do
@@ -147,6 +129,7 @@ EOF
 "$NGINX" -t -q -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
 "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
 NGINX_PID=$!
+kill_on_exit "$NGINX_PID" QUIT
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 PROXY_URL="http://127.0.0.1:$PROXY_PORT"
 wait_http "$NGINX_URL$PHOTO_PATH" "$NGINX_PID" || die "nginx did not start"
@@ -215,10 +198,10 @@ say "hits over 1k while cameo add writes ten times a second"
     done
 ) &
 WRITER_PID=$!
+kill_on_exit "$WRITER_PID"
 sleep 1
 measure "hits over 1k, cameo add 10/s" "$CAMEO_URL" "$TMP/list.lua" "$TMP/hot.txt" ".jpg?s=80"
 kill "$WRITER_PID" 2>/dev/null; wait "$WRITER_PID" 2>/dev/null || true
-WRITER_PID=""
 WRITES=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_feed_evictions_total" { print $2 }')
 
 say "hits over 1k while web sign-ups run (2 a second, each from its own client address)"
@@ -242,10 +225,10 @@ while True:
     time.sleep(0.5)
 EOF
 SIGNUPS_PID=$!
+kill_on_exit "$SIGNUPS_PID"
 sleep 1
 measure "hits over 1k, sign-ups 2/s" "$CAMEO_URL" "$TMP/list.lua" "$TMP/hot.txt" ".jpg?s=80"
 kill "$SIGNUPS_PID" 2>/dev/null; wait "$SIGNUPS_PID" 2>/dev/null || true
-SIGNUPS_PID=""
 SIGNUPS=$(grep -c . "$TMP/signups.log" || true)
 
 alive "$CAMEO_PID" || die "Cameo died: $(tail -20 "$TMP/cameo.log")"
