@@ -44,13 +44,17 @@ pub fn encode_flat_png(picture: &RgbaImage) -> Option<Vec<u8>> {
     let (width, height) = picture.dimensions();
     let row_bytes = (width as usize * bits).div_ceil(8);
     let mut packed = vec![0u8; row_bytes * height as usize];
-    for (row, out) in indices
-        .chunks_exact(width as usize)
-        .zip(packed.chunks_exact_mut(row_bytes))
-    {
-        for (x, index) in row.iter().enumerate() {
+    let columns = width as usize;
+    for y in 0..height as usize {
+        let (row, out) = (y * columns, y * row_bytes);
+        // Blocky pictures repeat whole rows: copy the packed row instead of packing again.
+        if y > 0 && indices[row - columns..row] == indices[row..row + columns] {
+            packed.copy_within(out - row_bytes..out, out);
+            continue;
+        }
+        for (x, index) in indices[row..row + columns].iter().enumerate() {
             let bit = x * bits;
-            out[bit / 8] |= index << (8 - bits - bit % 8);
+            packed[out + bit / 8] |= index << (8 - bits - bit % 8);
         }
     }
     let rgb: Vec<u8> = palette.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
@@ -78,24 +82,34 @@ fn index_colours(picture: &RgbaImage) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
     let mut palette: Vec<[u8; 4]> = Vec::with_capacity(MAX_COLOURS);
     let mut indices = Vec::with_capacity(picture.len() / 4);
     let mut last: Option<([u8; 4], u8)> = None;
-    for pixel in picture.as_raw().chunks_exact(4) {
-        let colour = [pixel[0], pixel[1], pixel[2], pixel[3]];
-        let index = match last {
-            Some((seen, index)) if seen == colour => index,
-            _ => {
-                let index = match palette.iter().position(|c| *c == colour) {
-                    Some(index) => index,
-                    None if palette.len() < MAX_COLOURS => {
-                        palette.push(colour);
-                        palette.len() - 1
-                    }
-                    None => return None,
-                } as u8;
-                last = Some((colour, index));
-                index
-            }
-        };
-        indices.push(index);
+    let stride = picture.width() as usize * 4;
+    let raw = picture.as_raw();
+    for (y, row) in raw.chunks_exact(stride.max(1)).enumerate() {
+        // A row equal to the one above has its indices already.
+        if y > 0 && raw[(y - 1) * stride..y * stride] == *row {
+            let above = indices.len() - stride / 4;
+            indices.extend_from_within(above..);
+            continue;
+        }
+        for pixel in row.chunks_exact(4) {
+            let colour = [pixel[0], pixel[1], pixel[2], pixel[3]];
+            let index = match last {
+                Some((seen, index)) if seen == colour => index,
+                _ => {
+                    let index = match palette.iter().position(|c| *c == colour) {
+                        Some(index) => index,
+                        None if palette.len() < MAX_COLOURS => {
+                            palette.push(colour);
+                            palette.len() - 1
+                        }
+                        None => return None,
+                    } as u8;
+                    last = Some((colour, index));
+                    index
+                }
+            };
+            indices.push(index);
+        }
     }
     Some((palette, indices))
 }
