@@ -267,8 +267,8 @@ impl PhotoLookup {
         tokio::task::spawn_blocking(move || {
             hot_read::each_served_digest(
                 &database,
-                // Room for growth: the filter is rebuilt when the set has doubled.
-                |expected| ServedFilter::with_capacity(expected.max(1) * 2),
+                // Room for half as many again; rebuilt once that many more were added.
+                |expected| ServedFilter::with_capacity(expected.max(1) * 3 / 2),
                 |filter, hex| {
                     if let Ok(digest) = Digest::parse_hex(hex) {
                         filter.insert_built(&digest);

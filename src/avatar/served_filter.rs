@@ -7,9 +7,10 @@
 //! for any digest a write touched): a digest that stopped being served stays a "maybe"
 //! until the next rebuild, which costs one query, never a wrong answer.
 //!
-//! Sized at 20 bits per digest at build time (about 0.1 % false positives, rising to about
-//! 1 % when the set has doubled, when the lookup rebuilds it): 5 MB per million addresses
-//! (each address answers to an MD5 and a SHA-256 digest). Bits are atomics, so adding from
+//! Sized at 16 bits per expected digest, with room for half as many again (about 0.1 % false
+//! positives at build time, about 1 % when the owner rebuilds it, once as many digests were
+//! added as it was sized for): 6 MB per million addresses (each answers to an MD5 and a
+//! SHA-256 digest). Bits are atomics, so adding from
 //! the feed needs no lock while requests read. The positions come from a keyed SipHash
 //! (random key per process), so nobody can precompute digests that defeat it.
 
@@ -21,7 +22,7 @@ use crate::identity::Digest;
 /// Bit positions probed per digest (optimal for 10–20 bits per member).
 const PROBES: u64 = 7;
 /// Bits per expected member at build time.
-const BITS_PER_MEMBER: u64 = 20;
+const BITS_PER_MEMBER: u64 = 16;
 /// The smallest filter (16 KiB): an empty server still answers misses from memory.
 const MIN_BITS: u64 = 1 << 17;
 
@@ -127,7 +128,7 @@ mod tests {
         let false_positives = (10_000..110_000)
             .filter(|n| filter.may_contain(&digest(*n)))
             .count();
-        // 20 bits and 7 probes per member: about 0.1 %; allow ten times that.
+        // 16 bits and 7 probes per member: about 0.1 %; allow ten times that.
         assert!(false_positives < 1_000, "{false_positives} of 100000");
     }
 
@@ -147,10 +148,10 @@ mod tests {
     #[test]
     fn size_follows_the_expected_members() {
         assert_eq!(ServedFilter::with_capacity(0).byte_size(), 16 * 1024);
-        // 2 M digests (a million addresses) at 20 bits: 40 M bits, 5 MB.
+        // 3 M digests (a million addresses and half again) at 16 bits: 48 M bits, 6 MB.
         assert_eq!(
-            ServedFilter::with_capacity(2_000_000).byte_size(),
-            5_000_000
+            ServedFilter::with_capacity(3_000_000).byte_size(),
+            6_000_000
         );
     }
 }
