@@ -2,7 +2,7 @@
 //! commit order, each with a sequence number that only grows.
 //!
 //! The rows are written by triggers in the same transaction as the write (see
-//! `migrations/0007_avatar_changes.sql`), so no write path can forget them. Readers keep the
+//! `migrations/0006_avatar_changes.sql`), so no write path can forget them. Readers keep the
 //! last sequence they applied and ask for what came after it; [`trim`] deletes old rows and
 //! records how far it went, so a reader that fell behind the trimmed tail knows it missed
 //! changes and starts over instead of keeping stale answers.
