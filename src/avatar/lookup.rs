@@ -329,24 +329,13 @@ mod tests {
     use super::*;
     use crate::identity::Identity;
     use crate::store::addresses;
+    use crate::store::testkit::{TempDatabase, prepared_photo as photo, temp_database};
 
-    fn photo(content: &str) -> crate::imaging::PreparedPhoto {
-        crate::imaging::PreparedPhoto {
-            format: crate::imaging::PhotoFormat::Png,
-            data: content.as_bytes().to_vec(),
-            side: 1,
-            content_digest: content.into(),
-            source_digest: content.into(),
-        }
-    }
-
-    async fn lookup_over(dir: &tempfile::TempDir) -> (SqlitePool, PhotoLookup) {
-        let path = dir.path().join("cameo.db");
-        let pool = crate::store::open(&path).await.unwrap();
-        let lookup = PhotoLookup::new(pool.clone(), ChangeWatch::open(&path), &path)
+    async fn lookup_over(database: &TempDatabase) -> PhotoLookup {
+        let path = &database.path;
+        PhotoLookup::new(database.pool.clone(), ChangeWatch::open(path), path)
             .await
-            .unwrap();
-        (pool, lookup)
+            .unwrap()
     }
 
     fn reads(lookup: &PhotoLookup) -> u64 {
@@ -355,44 +344,44 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_digests_a_write_names_are_read_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let (pool, lookup) = lookup_over(&dir).await;
+        let database = temp_database().await;
+        let (pool, lookup) = (&database.pool, lookup_over(&database).await);
         let alice = Identity::parse("alice@example.org").unwrap();
         let bob = Identity::parse("bob@example.org").unwrap();
-        addresses::set_confirmed_photo(&pool, &alice, &photo("a"))
+        addresses::set_confirmed_photo(pool, &alice, &photo("a"))
             .await
             .unwrap();
         let digest = alice.digests()[0];
         assert!(lookup.photo_for(&digest).await.unwrap().is_some());
         assert_eq!(reads(&lookup), 1);
 
-        addresses::set_confirmed_photo(&pool, &bob, &photo("b"))
+        addresses::set_confirmed_photo(pool, &bob, &photo("b"))
             .await
             .unwrap();
         assert!(lookup.photo_for(&digest).await.unwrap().is_some());
         assert_eq!(reads(&lookup), 1, "bob's write left alice's answer alone");
         assert!(lookup.photo_for(&bob.digests()[1]).await.unwrap().is_some());
 
-        addresses::remove(&pool, &alice).await.unwrap();
+        addresses::remove(pool, &alice).await.unwrap();
         assert_eq!(lookup.photo_for(&digest).await.unwrap(), None);
         assert_eq!(reads(&lookup), 3);
     }
 
     #[tokio::test]
     async fn a_reader_behind_the_trimmed_feed_forgets_everything_and_stays_correct() {
-        let dir = tempfile::tempdir().unwrap();
-        let (pool, lookup) = lookup_over(&dir).await;
+        let database = temp_database().await;
+        let (pool, lookup) = (&database.pool, lookup_over(&database).await);
         let alice = Identity::parse("alice@example.org").unwrap();
-        addresses::set_confirmed_photo(&pool, &alice, &photo("a"))
+        addresses::set_confirmed_photo(pool, &alice, &photo("a"))
             .await
             .unwrap();
         let digest = alice.digests()[0];
         assert!(lookup.photo_for(&digest).await.unwrap().is_some());
         // Another process changes alice, and the feed is trimmed before this reader looks.
-        addresses::set_confirmed_photo(&pool, &alice, &photo("b"))
+        addresses::set_confirmed_photo(pool, &alice, &photo("b"))
             .await
             .unwrap();
-        feed::trim(&pool, -10, 0).await.unwrap();
+        feed::trim(pool, -10, 0).await.unwrap();
         let served = lookup.photo_for(&digest).await.unwrap().unwrap();
         assert_eq!(served.content_digest, "b");
         assert_eq!(lookup.metrics.start_overs.load(Ordering::Relaxed), 1);

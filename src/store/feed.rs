@@ -104,12 +104,7 @@ pub async fn trim(pool: &SqlitePool, keep_secs: i64, keep_rows: i64) -> Result<u
 mod tests {
     use super::*;
     use crate::identity::Identity;
-
-    async fn pool() -> (tempfile::TempDir, SqlitePool) {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::store::open(&dir.path().join("t.db")).await.unwrap();
-        (dir, pool)
-    }
+    use crate::store::testkit::{prepared_photo as photo, temp_database};
 
     async fn changed_since(pool: &SqlitePool, after: i64) -> (Vec<Digest>, i64) {
         match changes_since(pool, after, 1000).await.unwrap() {
@@ -124,16 +119,6 @@ mod tests {
         digests
     }
 
-    fn photo(content: &str) -> crate::imaging::PreparedPhoto {
-        crate::imaging::PreparedPhoto {
-            format: crate::imaging::PhotoFormat::Png,
-            data: vec![0],
-            side: 1,
-            content_digest: content.into(),
-            source_digest: content.into(),
-        }
-    }
-
     async fn photo_id_of(pool: &SqlitePool, who: &Identity) -> i64 {
         sqlx::query_scalar("SELECT photo_id FROM addresses WHERE address = ?")
             .bind(who.as_str())
@@ -144,7 +129,8 @@ mod tests {
 
     #[tokio::test]
     async fn every_write_that_changes_an_answer_names_its_digests() {
-        let (_dir, pool) = pool().await;
+        let database = temp_database().await;
+        let pool = database.pool.clone();
         let alice = Identity::parse("alice@example.org").unwrap();
         let expected = sorted(alice.digests());
         let start = head(&pool).await.unwrap();
@@ -181,7 +167,8 @@ mod tests {
 
     #[tokio::test]
     async fn writes_that_serve_no_avatar_append_nothing() {
-        let (_dir, pool) = pool().await;
+        let database = temp_database().await;
+        let pool = database.pool.clone();
         let start = head(&pool).await.unwrap();
         sqlx::query(
             "INSERT INTO users (email, password_hash, created_at, updated_at)
@@ -198,7 +185,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_reader_behind_the_trimmed_tail_starts_over() {
-        let (_dir, pool) = pool().await;
+        let database = temp_database().await;
+        let pool = database.pool.clone();
         for n in 0..5 {
             let who = Identity::parse(&format!("u{n}@example.org")).unwrap();
             crate::store::addresses::set_confirmed_photo(&pool, &who, &photo("one"))

@@ -119,26 +119,19 @@ pub fn each_served_digest<T>(
 mod tests {
     use super::*;
     use crate::identity::Identity;
+    use crate::store::testkit::{prepared_photo, temp_database};
 
     #[tokio::test]
     async fn hot_reads_answer_as_the_async_query_does() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cameo.db");
-        let pool = crate::store::open(&path).await.unwrap();
+        let database = temp_database().await;
+        let pool = &database.pool;
         let alice = Identity::parse("alice@example.org").unwrap();
-        let photo = crate::imaging::PreparedPhoto {
-            format: PhotoFormat::Png,
-            data: vec![1, 2, 3],
-            side: 1,
-            content_digest: "c".into(),
-            source_digest: "s".into(),
-        };
-        crate::store::addresses::set_confirmed_photo(&pool, &alice, &photo)
+        crate::store::addresses::set_confirmed_photo(pool, &alice, &prepared_photo("a"))
             .await
             .unwrap();
-        let hot = HotReads::open(&path, 2).unwrap();
+        let hot = HotReads::open(&database.path, 2).unwrap();
         for digest in alice.digests() {
-            let slow = crate::store::photos::photo_for_digest(&pool, &digest)
+            let slow = crate::store::photos::photo_for_digest(pool, &digest)
                 .await
                 .unwrap();
             assert!(slow.is_some());
@@ -150,26 +143,18 @@ mod tests {
 
     #[tokio::test]
     async fn every_served_digest_is_listed_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cameo.db");
-        let pool = crate::store::open(&path).await.unwrap();
-        let photo = crate::imaging::PreparedPhoto {
-            format: PhotoFormat::Png,
-            data: vec![1],
-            side: 1,
-            content_digest: "c".into(),
-            source_digest: "s".into(),
-        };
+        let database = temp_database().await;
+        let photo = prepared_photo("a");
         let mut expected = Vec::new();
         for n in 0..3 {
             let who = Identity::parse(&format!("u{n}@example.org")).unwrap();
-            crate::store::addresses::set_confirmed_photo(&pool, &who, &photo)
+            crate::store::addresses::set_confirmed_photo(&database.pool, &who, &photo)
                 .await
                 .unwrap();
             expected.extend(who.digests().iter().map(Digest::to_hex));
         }
         let (counted, mut listed) = each_served_digest(
-            &path,
+            &database.path,
             |n| (n, Vec::new()),
             |(_, listed), hex| listed.push(hex.to_string()),
         )
@@ -181,10 +166,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_busy_set_of_connections_defers_to_the_slow_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cameo.db");
-        let _pool = crate::store::open(&path).await.unwrap();
-        let hot = HotReads::open(&path, 1).unwrap();
+        let database = temp_database().await;
+        let hot = HotReads::open(&database.path, 1).unwrap();
         let _held = hot.connections[0].lock().unwrap();
         assert_eq!(hot.photo_for_digest(&Digest::md5_of("a@b.c")), None);
     }

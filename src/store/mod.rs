@@ -19,6 +19,8 @@ pub mod hot_read;
 pub mod photos;
 pub mod profiles;
 pub mod stats;
+#[cfg(test)]
+pub mod testkit;
 pub mod throttles;
 pub mod tokens;
 pub mod users;

@@ -123,16 +123,12 @@ pub async fn purge(pool: &SqlitePool, older_than_secs: i64) -> Result<u64, sqlx:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn pool() -> (tempfile::TempDir, SqlitePool) {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::store::open(&dir.path().join("t.db")).await.unwrap();
-        (dir, pool)
-    }
+    use crate::store::testkit::temp_database;
 
     #[tokio::test]
     async fn hits_are_counted_until_the_window_ends() {
-        let (_dir, pool) = pool().await;
+        let database = temp_database().await;
+        let pool = database.pool.clone();
         for n in 1..=3 {
             let verdict = hit_at(&pool, "login", "a", 2, 60, 1000).await.unwrap();
             assert_eq!(verdict.hits, n);
@@ -147,7 +143,8 @@ mod tests {
 
     #[tokio::test]
     async fn scopes_and_keys_are_separate_and_clear_forgets() {
-        let (_dir, pool) = pool().await;
+        let database = temp_database().await;
+        let pool = database.pool.clone();
         hit(&pool, "login", "a", 5, 60).await.unwrap();
         hit(&pool, "login", "a", 5, 60).await.unwrap();
         assert_eq!(hit(&pool, "signup", "a", 5, 60).await.unwrap().hits, 1);
@@ -166,7 +163,8 @@ mod tests {
 
     #[tokio::test]
     async fn parallel_hits_never_share_a_count() {
-        let (_dir, pool) = pool().await;
+        let database = temp_database().await;
+        let pool = database.pool.clone();
         let tasks: Vec<_> = (0..50)
             .map(|_| {
                 let pool = pool.clone();
