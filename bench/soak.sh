@@ -91,7 +91,7 @@ CACHE_BYTES=$(curl -fsS "$BASE/metrics" | awk '$1 == "cameo_render_cache_bytes" 
 RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
 TOTAL=$(awk '/requests in/ { print $1 }' "$TMP/wrk.txt")
 NON2XX=$(awk '/Non-2xx or 3xx/ { print $5 }' "$TMP/wrk.txt")
-SOCKET=$(awk -F'[ ,]+' '/Socket errors/ { print $4 + $6 + $8 + $10 }' "$TMP/wrk.txt")
+SOCKET=$(awk '/Socket errors/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$TMP/wrk.txt")
 P50=$(awk '/latency_p50_ms/ { print $2 }' "$TMP/wrk.txt")
 P99=$(awk '/latency_p99_ms/ { print $2 }' "$TMP/wrk.txt")
 MAX=$(awk '/latency_max_ms/ { print $2 }' "$TMP/wrk.txt")
