@@ -15,9 +15,9 @@ use askama::Template;
 use super::auth::{
     self, FORGOTS_PER_CLIENT, LOGINS_PER_ACCOUNT, LOGINS_PER_CLIENT, MAIL_COOL_DOWN_SECS,
     REAUTHS_PER_ACCOUNT, RESETS_PER_CLIENT, SIGNUPS_PER_CLIENT, check_password_pair, link_token,
-    random_token, token_hash,
+    token_hash,
 };
-use super::claims::{claim_account_address, take_mail_budget};
+use super::claims::{LinkMail, claim_account_address, mail_link, take_mail_budget};
 use super::pages::{FormData, Layout, render_page, see_other};
 use super::session::{Visitor, end_session_cookie, start_session};
 use crate::client::limit_key_of;
@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::identity::Identity;
 use crate::mail::Outgoing;
 use crate::state::AppState;
-use crate::store::tokens::{self, NewToken, Purpose};
+use crate::store::tokens::{self, Purpose};
 use crate::store::users;
 
 /// How long a password-reset link works.
@@ -427,32 +427,26 @@ async fn mail_reset_link(state: &AppState, client: &str, user: &users::User) -> 
     take_mail_budget(state, client, Some(user.id), &user.email)
         .await
         .map_err(|e| e.to_string())?;
-    let place = state.outbox.reserve().map_err(|e| e.to_string())?;
-    let token = random_token();
-    tokens::insert(
-        &state.pool,
-        NewToken {
-            token_hash: &token_hash(&token),
+    let base = &state.config.base_url;
+    mail_link(
+        state,
+        LinkMail {
             purpose: Purpose::ResetPassword,
             user_id: user.id,
             address: None,
-            proof: None,
             lifetime_secs: RESET_LIFETIME_SECS,
+            to: &user.email,
+            subject: "Reset your Cameo password",
+        },
+        |token| {
+            format!(
+                "Someone (hopefully you) asked to reset the password of your Cameo account.\n\n\
+                 Choose a new password here (the link works once, for one hour):\n{base}/reset/{token}\n\n\
+                 If it was not you, ignore this mail; your password stays as it is.\n"
+            )
         },
     )
     .await
-    .map_err(|e| e.to_string())?;
-    place.send(Outgoing {
-        to: user.email.clone(),
-        subject: "Reset your Cameo password".into(),
-        body: format!(
-            "Someone (hopefully you) asked to reset the password of your Cameo account.\n\n\
-             Choose a new password here (the link works once, for one hour):\n{}/reset/{token}\n\n\
-             If it was not you, ignore this mail; your password stays as it is.\n",
-            state.config.base_url
-        ),
-    });
-    Ok(())
 }
 
 /// The page for a reset link that is unknown, used, expired or voided by a newer password.

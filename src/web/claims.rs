@@ -138,30 +138,64 @@ async fn mail_claim_link(
     identity: &Identity,
 ) -> Result<(), String> {
     check_recipient(identity.as_str()).map_err(|e| e.to_string())?;
+    let base = &state.config.base_url;
+    mail_link(
+        state,
+        LinkMail {
+            purpose: Purpose::ConfirmAddress,
+            user_id,
+            address: Some(identity.as_str()),
+            lifetime_secs: CLAIM_LIFETIME_SECS,
+            to: identity.as_str(),
+            subject: "Confirm your address for Cameo",
+        },
+        |token| {
+            format!(
+                "Someone (hopefully you) asked to show a photo for {identity} with Cameo at {base}.\n\n\
+                 Confirm the address here (the link works once, for 24 hours):\n{base}/confirm/{token}\n\n\
+                 If it was not you, ignore this mail.\n"
+            )
+        },
+    )
+    .await
+}
+
+/// A mailed single-use link: what its token is for, and where the mail goes.
+pub(super) struct LinkMail<'a> {
+    pub purpose: Purpose,
+    pub user_id: i64,
+    pub address: Option<&'a str>,
+    pub lifetime_secs: i64,
+    pub to: &'a str,
+    pub subject: &'a str,
+}
+
+/// Reserves a place in the outbox, stores a fresh token (hashed) and queues the mail whose
+/// body `body` writes around the token; nothing is stored if the mail cannot go.
+pub(super) async fn mail_link(
+    state: &AppState,
+    link: LinkMail<'_>,
+    body: impl FnOnce(&str) -> String,
+) -> Result<(), String> {
     let place = state.outbox.reserve().map_err(|e| e.to_string())?;
     let token = random_token();
     tokens::insert(
         &state.pool,
         NewToken {
             token_hash: &token_hash(&token),
-            purpose: Purpose::ConfirmAddress,
-            user_id,
-            address: Some(identity.as_str()),
+            purpose: link.purpose,
+            user_id: link.user_id,
+            address: link.address,
             proof: None,
-            lifetime_secs: CLAIM_LIFETIME_SECS,
+            lifetime_secs: link.lifetime_secs,
         },
     )
     .await
     .map_err(|e| e.to_string())?;
     place.send(Outgoing {
-        to: identity.as_str().to_string(),
-        subject: "Confirm your address for Cameo".into(),
-        body: format!(
-            "Someone (hopefully you) asked to show a photo for {identity} with Cameo at {base}.\n\n\
-             Confirm the address here (the link works once, for 24 hours):\n{base}/confirm/{token}\n\n\
-             If it was not you, ignore this mail.\n",
-            base = state.config.base_url
-        ),
+        to: link.to.to_string(),
+        subject: link.subject.into(),
+        body: body(&token),
     });
     Ok(())
 }
