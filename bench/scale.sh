@@ -9,7 +9,7 @@
 #   - random never-stored hashes with d=404, d=mp and d=identicon at 80 px;
 #   - random hits over 1,000 addresses while `cameo add` writes ten times a second, and
 #     while web sign-ups run;
-# and prints start-up time, the filter build time, RSS, and each target as PASS/FAIL.
+# and prints start-up time, the index build time, RSS, and each target as PASS/FAIL.
 #
 # Run from the crate root, as root on Debian (installs wrk and nginx when missing):
 #     bash bench/scale.sh
@@ -68,13 +68,15 @@ kill_on_exit "$CAMEO_PID"
 wait_http "$CAMEO_URL/readyz" "$CAMEO_PID" 400 || die "Cameo did not start: $(tail -5 "$TMP/cameo.log")"
 STARTUP=$(echo "$(date +%s.%N) - $started" | bc)
 for _ in $(seq 1 600); do
-    bytes=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_lookup_filter_bytes" { print $2 }')
+    bytes=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_lookup_index_bytes" { print $2 }')
     [ "${bytes:-0}" != 0 ] && break
     sleep 0.05
 done
-FILTER_READY=$(echo "$(date +%s.%N) - $started" | bc)
-FILTER_MS=$(grep -o 'served-digest filter built.*' "$TMP/cameo.log" | head -1)
-printf '  ready (/readyz) after %.2f s; filter of %s bytes after %.2f s\n' "$STARTUP" "$bytes" "$FILTER_READY" >&2
+INDEX_READY=$(echo "$(date +%s.%N) - $started" | bc)
+INDEX_LOG=$(grep -o 'index of served digests built.*' "$TMP/cameo.log" | head -1)
+INDEX_DIGESTS=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_lookup_index_digests" { print $2 }')
+printf '  ready (/readyz) after %.2f s; index of %s digests, %s bytes, after %.2f s\n' \
+    "$STARTUP" "$INDEX_DIGESTS" "$bytes" "$INDEX_READY" >&2
 
 HOT=$(head -1 "$TMP/hot.txt")
 PHOTO_PATH="/avatar/$HOT.jpg?s=80"
@@ -202,7 +204,7 @@ kill_on_exit "$WRITER_PID"
 sleep 1
 measure "hits over 1k, cameo add 10/s" "$CAMEO_URL" "$TMP/list.lua" "$TMP/hot.txt" ".jpg?s=80"
 kill "$WRITER_PID" 2>/dev/null; wait "$WRITER_PID" 2>/dev/null || true
-WRITES=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_feed_evictions_total" { print $2 }')
+WRITES=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_feed_applied_digests_total" { print $2 }')
 
 say "hits over 1k while web sign-ups run (2 a second, each from its own client address)"
 python3 - "$CAMEO_URL" >"$TMP/signups.log" 2>&1 <<'EOF' &
@@ -235,7 +237,7 @@ alive "$CAMEO_PID" || die "Cameo died: $(tail -20 "$TMP/cameo.log")"
 RSS=$(rss_kb "$CAMEO_PID" VmRSS)
 HWM=$(rss_kb "$CAMEO_PID" VmHWM)
 READS=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_lookup_database_reads_total" { print $2 }')
-FILTERED=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_lookup_filtered_misses_total" { print $2 }')
+FROM_MEMORY=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_lookup_memory_answers_total" { print $2 }')
 
 say "summary ($ADDRESSES addresses, $PHOTOS photos, $(nproc) cores, wrk -t1 -c$CONNECTIONS -d$DURATION)"
 printf '%-40s %12s %10s %8s\n' scenario "requests/s" "p99 (ms)" errors
@@ -256,7 +258,8 @@ printf '%-58s %6s  (nginx %s ms)\n' "cached hit p99 (ms)" "$(p99 "cached hit")" 
 target "RSS at the end (MB)" "$((RSS / 1024))" "<" 150
 target "start-up to /readyz (s)" "$(printf '%.2f' "$STARTUP")" "<" 2
 echo
-printf 'peak RSS %s MB; filter ready after %.2f s (%s)\n' "$((HWM / 1024))" "$FILTER_READY" "$FILTER_MS"
-printf 'photo rendition %s bytes (JPEG, 80 px); database reads %s, misses answered by the filter %s\n' \
-    "$PHOTO_BYTES" "$READS" "$FILTERED"
-printf 'feed evictions during the writer run: %s; sign-up errors logged: %s\n' "${WRITES:-0}" "$SIGNUPS"
+printf 'peak RSS %s MB; index of %s digests (%s bytes) ready after %.2f s (%s)\n' \
+    "$((HWM / 1024))" "$INDEX_DIGESTS" "$bytes" "$INDEX_READY" "$INDEX_LOG"
+printf 'photo rendition %s bytes (JPEG, 80 px); lookups from the database %s, from memory %s\n' \
+    "$PHOTO_BYTES" "$READS" "$FROM_MEMORY"
+printf 'digests the feed named (all runs): %s; sign-up errors logged: %s\n' "${WRITES:-0}" "$SIGNUPS"

@@ -420,16 +420,16 @@ fn write_fallback(out: &mut Exposition, fallback: &FallbackMetrics) {
     }
 }
 
-/// How digests were looked up: from memory, the filter or the database, and the change feed.
+/// How digests were looked up: from the in-memory index or the database, and the change feed.
 fn write_lookup(out: &mut Exposition, lookup: &crate::avatar::lookup::PhotoLookup) {
     use std::sync::atomic::Ordering::Relaxed;
     let metrics = &lookup.metrics;
     for (name, help, kind, value) in [
         (
-            "cameo_lookup_filtered_misses_total",
-            "Misses answered by the in-memory filter of served digests, without SQL.",
+            "cameo_lookup_memory_answers_total",
+            "Digest lookups (hits and misses) answered by the in-memory index, without SQL.",
             Kind::Counter,
-            metrics.filtered_misses.load(Relaxed) as f64,
+            metrics.memory_answers.load(Relaxed) as f64,
         ),
         (
             "cameo_lookup_database_reads_total",
@@ -438,10 +438,10 @@ fn write_lookup(out: &mut Exposition, lookup: &crate::avatar::lookup::PhotoLooku
             metrics.database_reads.load(Relaxed) as f64,
         ),
         (
-            "cameo_feed_evictions_total",
-            "Remembered answers evicted because the change feed named their digest.",
+            "cameo_feed_applied_digests_total",
+            "Digests the change feed named, whose answers were read again.",
             Kind::Counter,
-            metrics.evictions.load(Relaxed) as f64,
+            metrics.applied_digests.load(Relaxed) as f64,
         ),
         (
             "cameo_feed_start_overs_total",
@@ -456,10 +456,16 @@ fn write_lookup(out: &mut Exposition, lookup: &crate::avatar::lookup::PhotoLooku
             lookup.applied() as f64,
         ),
         (
-            "cameo_lookup_filter_bytes",
-            "Bytes held by the filter of served digests (0 while it is built).",
+            "cameo_lookup_index_bytes",
+            "Bytes held by the index of served digests (0 while it is built).",
             Kind::Gauge,
-            lookup.filter_bytes() as f64,
+            lookup.index_bytes() as f64,
+        ),
+        (
+            "cameo_lookup_index_digests",
+            "Digests the in-memory index knows to serve a photo.",
+            Kind::Gauge,
+            lookup.index_digests() as f64,
         ),
     ] {
         out.single(name, help, kind, value);

@@ -4,8 +4,14 @@
 //! Keys carry the photo's id *and version*, so a replaced or edited photo can never be
 //! answered from an old entry: it simply has a different key, and the old entries age out.
 //! Concurrent misses for one key are coalesced by moka: one render, many waiters.
+//!
+//! A [`Doorkeeper`] keeps one-off renders out: a cheap default drawn for a hash seen once
+//! (a crawler, a random probe, most of what a public server is asked for) is not worth a
+//! cache insert, and would push out renditions that are asked for again.
 
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use actix_web::http::header::HeaderValue;
 use bytes::Bytes;
@@ -101,9 +107,58 @@ impl RenderCache {
     }
 }
 
+/// Slots of the doorkeeper (256 KiB): a key asked for again within about this many other
+/// one-off keys is let in.
+const DOORKEEPER_SLOTS: usize = 1 << 16;
+
+/// Remembers a fingerprint of recently seen keys, one per slot, so that only a key seen a
+/// second time is admitted to the cache. A clash costs a render, never a wrong answer.
+pub struct Doorkeeper {
+    slots: Vec<AtomicU32>,
+    keys: RandomState,
+}
+
+impl Default for Doorkeeper {
+    fn default() -> Doorkeeper {
+        Doorkeeper {
+            slots: (0..DOORKEEPER_SLOTS).map(|_| AtomicU32::new(0)).collect(),
+            keys: RandomState::new(),
+        }
+    }
+}
+
+impl Doorkeeper {
+    /// Whether `key` was seen recently (and notes it as seen now).
+    pub fn seen_before(&self, key: &RenditionKey) -> bool {
+        let hash = self.keys.hash_one(key);
+        let slot = &self.slots[(hash as usize) % DOORKEEPER_SLOTS];
+        // The high half as a fingerprint; never 0, which marks an empty slot.
+        let fingerprint = ((hash >> 32) as u32).max(1);
+        slot.swap(fingerprint, Ordering::Relaxed) == fingerprint
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(n: u32) -> RenditionKey {
+        RenditionKey::Generated {
+            style: Style::Identicon,
+            digest: Some(Digest::md5_of(&n.to_string())),
+            size: 80,
+            format: PhotoFormat::Png,
+        }
+    }
+
+    #[test]
+    fn the_doorkeeper_admits_a_key_the_second_time() {
+        let doorkeeper = Doorkeeper::default();
+        assert!(!doorkeeper.seen_before(&key(1)));
+        assert!(doorkeeper.seen_before(&key(1)));
+        let strangers = (2..1_002).filter(|n| doorkeeper.seen_before(&key(*n)));
+        assert_eq!(strangers.count(), 0, "one-off keys are never admitted");
+    }
 
     #[test]
     fn etag_follows_the_bytes() {

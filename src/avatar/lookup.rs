@@ -1,42 +1,33 @@
 //! Digest → photo, answered from memory and kept exact by the change feed.
 //!
-//! - Remembered answers (hits and misses) stay valid until the change feed names their
-//!   digest: a write anywhere else (a session, a login, a token, another person's photo)
-//!   evicts nothing.
+//! - A [`ServedIndex`] holds what every served digest shows, so a hit and a miss (most of
+//!   what a public avatar server is asked for) are both answered without SQL. It is built
+//!   in the background at start, streamed from the database (the server answers through the
+//!   database meanwhile), and kept current by the feed.
 //! - Whether anyone committed at all is read from the WAL index ([`ChangeWatch`], about a
 //!   microsecond); only then is the feed asked what changed, by one request at a time, and
 //!   the others wait for that catch-up, so a write from any process (an operator's
-//!   `cameo add`) is served by the next request.
-//! - A [`ServedFilter`] of every served digest answers most misses without SQL. It is built
-//!   in the background at start (the server answers through the database meanwhile) and
-//!   grows with the feed; a reader that fell behind the feed's trimmed tail starts over:
-//!   forgets every answer and rebuilds the filter.
-//!
-//! The race between a database read and a catch-up is closed with the applied sequence: an
-//! answer is remembered only if no catch-up happened while it was read, and a catch-up
-//! publishes its new sequence before it evicts.
+//!   `cameo add`) is served by the next request. A catch-up reads the current answer of
+//!   exactly the digests the feed names; writes that change no avatar name none.
+//! - A reader that fell behind the feed's trimmed tail starts over: drops the index and
+//!   builds it again.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use sqlx::SqlitePool;
 
-use super::served_filter::ServedFilter;
+use super::served_index::{IndexBuilder, Known, ServedIndex};
 use crate::identity::Digest;
 use crate::store::changes::ChangeWatch;
 use crate::store::feed::{self, Catchup};
 use crate::store::hot_read::{self, HotReads};
 use crate::store::photos::{self, PhotoRef};
 
-/// Memory budget for remembered answers (hits and misses alike). Each entry is weighed at
-/// its measured cost in moka (key, value, the shared `PhotoRef` and the cache's own
-/// bookkeeping, about 600 bytes), so 8 MiB holds roughly 14 000 digests.
-const BUDGET_BYTES: u64 = 8 * 1024 * 1024;
-const ENTRY_WEIGHT: u32 = 600;
 /// Most changes applied one by one; a reader further behind starts over.
 const CATCHUP_PAGE: u32 = 10_000;
-/// How often the follower looks for writes when no request does (purges, filter).
+/// How often the follower looks for writes when no request does (purges, the index).
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
 /// Feed rows are kept this long (and at least [`KEEP_ROWS`] of them) for readers that
 /// were away; older ones are trimmed.
@@ -44,19 +35,19 @@ const KEEP_SECS: i64 = 24 * 3600;
 const KEEP_ROWS: i64 = 100_000;
 const TRIM_EVERY: Duration = Duration::from_secs(600);
 
-type Answer = Option<Arc<PhotoRef>>;
+type Answer = Option<PhotoRef>;
 /// Hears of the digests each applied batch of the feed named.
 type ChangeListener = Box<dyn Fn(&[Digest]) + Send + Sync>;
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct LookupMetrics {
-    /// Misses answered by the filter alone.
-    pub filtered_misses: AtomicU64,
+    /// Lookups answered by the index alone (hits and misses).
+    pub memory_answers: AtomicU64,
     /// Lookups that went to the database.
     pub database_reads: AtomicU64,
-    /// Digests evicted because the feed named them.
-    pub evictions: AtomicU64,
+    /// Digests the feed named, whose answers were read again.
+    pub applied_digests: AtomicU64,
     /// Times a reader had to forget everything (fell behind the trimmed tail).
     pub start_overs: AtomicU64,
 }
@@ -67,16 +58,17 @@ pub struct PhotoLookup {
     /// The same read without sqlx's thread hops (None if they could not be opened).
     hot: Option<HotReads>,
     changes: ChangeWatch,
-    answers: moka::sync::Cache<Digest, Answer>,
-    /// The last feed sequence applied to `answers` and the filter.
+    /// What every served digest shows; `None` until built (and after a start-over).
+    index: RwLock<Option<ServedIndex>>,
+    /// The last feed sequence applied to the index.
     applied: AtomicI64,
     /// The WAL-index token read before the last catch-up.
     seen_token: AtomicU64,
     /// One catch-up at a time; the others wait for it.
     catching_up: tokio::sync::Mutex<()>,
-    filter: RwLock<Option<Arc<ServedFilter>>>,
-    /// While a filter is being built: digests the feed named meanwhile, added once it is.
-    pending: std::sync::Mutex<Option<Vec<Digest>>>,
+    /// While the index is being built: digests the feed named meanwhile, read again once
+    /// it is.
+    pending: Mutex<Option<Vec<Digest>>>,
     building: AtomicBool,
     /// Told of every digest the feed names (CDN purges); set once at start.
     on_change: std::sync::OnceLock<ChangeListener>,
@@ -84,8 +76,8 @@ pub struct PhotoLookup {
 }
 
 impl PhotoLookup {
-    /// A lookup positioned at the feed's current head (nothing is remembered yet, so
-    /// nothing older can be stale).
+    /// A lookup positioned at the feed's current head (nothing is held yet, so nothing
+    /// older can be stale).
     pub async fn new(
         pool: SqlitePool,
         changes: ChangeWatch,
@@ -102,15 +94,11 @@ impl PhotoLookup {
             database: database.to_path_buf(),
             hot,
             changes,
-            answers: moka::sync::Cache::builder()
-                .max_capacity(BUDGET_BYTES)
-                .weigher(|_, _| ENTRY_WEIGHT)
-                .build(),
+            index: RwLock::new(None),
             applied: AtomicI64::new(head),
             seen_token: AtomicU64::new(token),
             catching_up: tokio::sync::Mutex::new(()),
-            filter: RwLock::new(None),
-            pending: std::sync::Mutex::new(None),
+            pending: Mutex::new(None),
             building: AtomicBool::new(false),
             on_change: std::sync::OnceLock::new(),
             metrics: LookupMetrics::default(),
@@ -120,51 +108,54 @@ impl PhotoLookup {
     /// The photo currently served for `digest`, if any.
     pub async fn photo_for(&self, digest: &Digest) -> Result<Answer, sqlx::Error> {
         self.catch_up_if_written().await?;
-        if let Some(answer) = self.answers.get(digest) {
-            return Ok(answer);
-        }
-        if self
-            .current_filter()
-            .is_some_and(|f| !f.may_contain(digest))
-        {
-            self.metrics.filtered_misses.fetch_add(1, Ordering::Relaxed);
-            return Ok(None);
+        match self.known(digest) {
+            Some(Known::Served(photo)) => {
+                self.metrics.memory_answers.fetch_add(1, Ordering::Relaxed);
+                return Ok(Some(photo));
+            }
+            Some(Known::NotServed) => {
+                self.metrics.memory_answers.fetch_add(1, Ordering::Relaxed);
+                return Ok(None);
+            }
+            Some(Known::AskDatabase) | None => {}
         }
         self.metrics.database_reads.fetch_add(1, Ordering::Relaxed);
-        let applied = self.applied.load(Ordering::SeqCst);
-        let found = match self
+        self.read(digest).await
+    }
+
+    /// What the index says of `digest` (`None` while there is no index).
+    fn known(&self, digest: &Digest) -> Option<Known> {
+        let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        index.as_ref().map(|index| index.answer(digest))
+    }
+
+    /// The database's answer: a prepared read on this thread, or sqlx's if none was free.
+    async fn read(&self, digest: &Digest) -> Result<Answer, sqlx::Error> {
+        match self
             .hot
             .as_ref()
             .and_then(|hot| hot.photo_for_digest(digest))
         {
-            Some(found) => found,
-            None => photos::photo_for_digest(&self.pool, digest).await?,
-        };
-        let answer = found.map(Arc::new);
-        self.answers.insert(*digest, answer.clone());
-        // A catch-up that ran during the read may have evicted before this insert: then the
-        // answer may be older than the feed, and is not kept.
-        if self.applied.load(Ordering::SeqCst) != applied {
-            self.answers.invalidate(digest);
+            Some(found) => Ok(found),
+            None => photos::photo_for_digest(&self.pool, digest).await,
         }
-        Ok(answer)
     }
 
-    /// Bytes held by the served-digest filter (0 while it is being built).
-    pub fn filter_bytes(&self) -> usize {
-        self.current_filter().map_or(0, |f| f.byte_size())
+    /// Bytes held by the index of served digests (0 while it is being built).
+    pub fn index_bytes(&self) -> usize {
+        let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        index.as_ref().map_or(0, ServedIndex::byte_size)
+    }
+
+    /// Digests the index knows to serve a photo (0 while it is being built).
+    pub fn index_digests(&self) -> usize {
+        let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        index.as_ref().map_or(0, ServedIndex::served)
     }
 
     /// The feed sequence applied so far.
     pub fn applied(&self) -> i64 {
         self.applied.load(Ordering::SeqCst)
-    }
-
-    fn current_filter(&self) -> Option<Arc<ServedFilter>> {
-        self.filter
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
     }
 
     /// Has `listener` told of every digest the feed names from now on (once; later calls
@@ -186,13 +177,10 @@ impl PhotoLookup {
         }
         match feed::changes_since(&self.pool, self.applied(), CATCHUP_PAGE).await? {
             Catchup::Changes { digests, head } => {
+                self.apply(&digests).await?;
                 self.applied.store(head, Ordering::SeqCst);
-                for digest in &digests {
-                    self.answers.invalidate(digest);
-                    self.note_in_filter(digest);
-                }
                 self.metrics
-                    .evictions
+                    .applied_digests
                     .fetch_add(digests.len() as u64, Ordering::Relaxed);
                 if let Some(listener) = self.on_change.get()
                     && !digests.is_empty()
@@ -202,94 +190,117 @@ impl PhotoLookup {
             }
             Catchup::StartOver { head } => {
                 self.applied.store(head, Ordering::SeqCst);
-                self.answers.invalidate_all();
                 self.metrics.start_overs.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("fell behind the change feed: every remembered answer dropped");
-                self.discard_filter();
+                tracing::warn!("fell behind the change feed: the index is built again");
+                *self.index.write().unwrap_or_else(PoisonError::into_inner) = None;
             }
         }
         self.seen_token.store(token, Ordering::SeqCst);
         Ok(())
     }
 
-    fn note_in_filter(&self, digest: &Digest) {
-        if let Some(filter) = self.current_filter() {
-            filter.insert(digest);
-        }
-        let mut pending = self
+    /// Reads the current answer of each of `digests` and puts it in the index (or, while
+    /// the index is being built, notes them for when it is). Caller holds `catching_up`.
+    async fn apply(&self, digests: &[Digest]) -> Result<(), sqlx::Error> {
+        if let Some(pending) = self
             .pending
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(pending) = pending.as_mut() {
-            pending.push(*digest);
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            pending.extend_from_slice(digests);
         }
+        if !self.has_index() || digests.is_empty() {
+            return Ok(());
+        }
+        let answers = self.read_all(digests).await?;
+        let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(index) = index.as_mut() {
+            for (digest, answer) in digests.iter().zip(&answers) {
+                index.set(digest, answer.as_ref());
+            }
+            if index.wants_merge() {
+                index.merge();
+            }
+        }
+        Ok(())
     }
 
-    fn discard_filter(&self) {
-        *self
-            .filter
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    async fn read_all(&self, digests: &[Digest]) -> Result<Vec<Answer>, sqlx::Error> {
+        let mut answers = Vec::with_capacity(digests.len());
+        for digest in digests {
+            answers.push(self.read(digest).await?);
+        }
+        Ok(answers)
     }
 
-    /// Builds the filter from every served digest, streamed from the database. Digests the
-    /// feed names while it runs are collected and added before it is used.
-    pub async fn build_filter(&self) -> Result<(), sqlx::Error> {
+    /// Builds the index from every served digest, streamed from the database. Digests the
+    /// feed names while it runs are read again and put in before it is used.
+    pub async fn build_index(&self) -> Result<(), sqlx::Error> {
         if self.building.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        *self
-            .pending
+        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(Vec::new());
+        let result = self.build_and_install().await;
+        // A failed build leaves nothing pending.
+        self.pending
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Vec::new());
-        let built = self.read_served_digests().await;
-        let pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-            .unwrap_or_default();
-        let result = built.map(|filter| {
-            for digest in &pending {
-                filter.insert_built(digest);
-            }
-            *self
-                .filter
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(filter));
-        });
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         self.building.store(false, Ordering::SeqCst);
         result
     }
 
-    async fn read_served_digests(&self) -> Result<ServedFilter, sqlx::Error> {
+    async fn build_and_install(&self) -> Result<(), sqlx::Error> {
+        let mut built = self.read_served_answers().await?;
+        let _no_catch_up_meanwhile = self.catching_up.lock().await;
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        for (digest, answer) in pending.iter().zip(self.read_all(&pending).await?) {
+            built.set(digest, answer.as_ref());
+        }
+        *self.index.write().unwrap_or_else(PoisonError::into_inner) = Some(built);
+        Ok(())
+    }
+
+    async fn read_served_answers(&self) -> Result<ServedIndex, sqlx::Error> {
         let database = self.database.clone();
         tokio::task::spawn_blocking(move || {
-            hot_read::each_served_digest(
+            hot_read::each_served_answer(
                 &database,
-                // Room for half as many again; rebuilt once that many more were added.
-                |expected| ServedFilter::with_capacity(expected.max(1) * 3 / 2),
-                |filter, hex| {
+                |expected| IndexBuilder::with_capacity(expected as usize),
+                |builder, hex, photo| {
                     if let Ok(digest) = Digest::parse_hex(hex) {
-                        filter.insert_built(&digest);
+                        builder.push(&digest, photo);
                     }
                 },
             )
+            .map(IndexBuilder::finish)
             .map_err(|e| sqlx::Error::Protocol(format!("reading served digests: {e}")))
         })
         .await
-        .map_err(|e| sqlx::Error::Protocol(format!("filter build failed: {e}")))?
+        .map_err(|e| sqlx::Error::Protocol(format!("index build failed: {e}")))?
     }
 
-    fn filter_wants_building(&self) -> bool {
-        !self.building.load(Ordering::SeqCst)
-            && self.current_filter().is_none_or(|f| f.wants_rebuild())
+    fn has_index(&self) -> bool {
+        self.index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    fn index_wants_building(&self) -> bool {
+        !self.building.load(Ordering::SeqCst) && !self.has_index()
     }
 }
 
-/// Follows the feed in the background while the server's state lives: builds the filter,
+/// Follows the feed in the background while the server's state lives: builds the index,
 /// applies writes that no request has noticed yet (so change listeners hear of them within
-/// [`FOLLOW_INTERVAL`]), rebuilds the filter when it has filled up, and trims old feed rows.
+/// [`FOLLOW_INTERVAL`]), and trims old feed rows.
 pub fn follow(state: Weak<crate::state::AppState>) {
     tokio::spawn(async move {
         let mut last_trim = tokio::time::Instant::now();
@@ -300,15 +311,16 @@ pub fn follow(state: Weak<crate::state::AppState>) {
                 return;
             };
             let lookup = &state.lookup;
-            if lookup.filter_wants_building() {
+            if lookup.index_wants_building() {
                 let started = std::time::Instant::now();
-                match lookup.build_filter().await {
+                match lookup.build_index().await {
                     Ok(()) => tracing::info!(
-                        bytes = lookup.filter_bytes(),
+                        digests = lookup.index_digests(),
+                        bytes = lookup.index_bytes(),
                         ms = started.elapsed().as_millis() as u64,
-                        "served-digest filter built"
+                        "index of served digests built"
                     ),
-                    Err(error) => tracing::warn!(%error, "building the served-digest filter"),
+                    Err(error) => tracing::warn!(%error, "building the index of served digests"),
                 }
             }
             if let Err(error) = lookup.catch_up_if_written().await {
@@ -331,11 +343,13 @@ mod tests {
     use crate::store::addresses;
     use crate::store::testkit::{TempDatabase, prepared_photo as photo, temp_database};
 
-    async fn lookup_over(database: &TempDatabase) -> PhotoLookup {
+    async fn indexed_lookup(database: &TempDatabase) -> PhotoLookup {
         let path = &database.path;
-        PhotoLookup::new(database.pool.clone(), ChangeWatch::open(path), path)
+        let lookup = PhotoLookup::new(database.pool.clone(), ChangeWatch::open(path), path)
             .await
-            .unwrap()
+            .unwrap();
+        lookup.build_index().await.unwrap();
+        lookup
     }
 
     fn reads(lookup: &PhotoLookup) -> u64 {
@@ -343,47 +357,77 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_the_digests_a_write_names_are_read_again() {
+    async fn writes_are_answered_from_memory_once_the_feed_names_them() {
         let database = temp_database().await;
-        let (pool, lookup) = (&database.pool, lookup_over(&database).await);
+        let (pool, lookup) = (&database.pool, indexed_lookup(&database).await);
         let alice = Identity::parse("alice@example.org").unwrap();
         let bob = Identity::parse("bob@example.org").unwrap();
         addresses::set_confirmed_photo(pool, &alice, &photo("a"))
             .await
             .unwrap();
-        let digest = alice.digests()[0];
-        assert!(lookup.photo_for(&digest).await.unwrap().is_some());
-        assert_eq!(reads(&lookup), 1);
-
+        let served = lookup.photo_for(&alice.digests()[0]).await.unwrap();
+        assert!(served.is_some());
         addresses::set_confirmed_photo(pool, &bob, &photo("b"))
             .await
             .unwrap();
-        assert!(lookup.photo_for(&digest).await.unwrap().is_some());
-        assert_eq!(reads(&lookup), 1, "bob's write left alice's answer alone");
-        assert!(lookup.photo_for(&bob.digests()[1]).await.unwrap().is_some());
+        assert_eq!(lookup.photo_for(&alice.digests()[1]).await.unwrap(), served);
+        let bobs = lookup.photo_for(&bob.digests()[1]).await.unwrap().unwrap();
+        assert_ne!(Some(bobs.id), served.map(|p| p.id));
 
         addresses::remove(pool, &alice).await.unwrap();
-        assert_eq!(lookup.photo_for(&digest).await.unwrap(), None);
-        assert_eq!(reads(&lookup), 3);
+        assert_eq!(lookup.photo_for(&alice.digests()[0]).await.unwrap(), None);
+        let stranger = Digest::md5_of("nobody@example.org");
+        assert_eq!(lookup.photo_for(&stranger).await.unwrap(), None);
+        assert_eq!(reads(&lookup), 0, "every answer came from memory");
+    }
+
+    #[tokio::test]
+    async fn writes_made_while_the_index_is_built_are_in_it() {
+        let database = temp_database().await;
+        let path = &database.path;
+        let lookup = PhotoLookup::new(database.pool.clone(), ChangeWatch::open(path), path)
+            .await
+            .unwrap();
+        let alice = Identity::parse("alice@example.org").unwrap();
+        // The feed names alice while no index exists yet: she is noted for the build.
+        *lookup.pending.lock().unwrap() = Some(Vec::new());
+        addresses::set_confirmed_photo(&database.pool, &alice, &photo("a"))
+            .await
+            .unwrap();
+        lookup.catch_up_if_written().await.unwrap();
+        assert_eq!(
+            lookup.pending.lock().unwrap().as_ref().map(Vec::len),
+            Some(2)
+        );
+        lookup.build_and_install().await.unwrap();
+        assert!(
+            lookup
+                .photo_for(&alice.digests()[0])
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(reads(&lookup), 0);
     }
 
     #[tokio::test]
     async fn a_reader_behind_the_trimmed_feed_forgets_everything_and_stays_correct() {
         let database = temp_database().await;
-        let (pool, lookup) = (&database.pool, lookup_over(&database).await);
+        let (pool, lookup) = (&database.pool, indexed_lookup(&database).await);
         let alice = Identity::parse("alice@example.org").unwrap();
         addresses::set_confirmed_photo(pool, &alice, &photo("a"))
             .await
             .unwrap();
         let digest = alice.digests()[0];
-        assert!(lookup.photo_for(&digest).await.unwrap().is_some());
+        let first = lookup.photo_for(&digest).await.unwrap().unwrap();
         // Another process changes alice, and the feed is trimmed before this reader looks.
         addresses::set_confirmed_photo(pool, &alice, &photo("b"))
             .await
             .unwrap();
         feed::trim(pool, -10, 0).await.unwrap();
         let served = lookup.photo_for(&digest).await.unwrap().unwrap();
-        assert_eq!(served.content_digest, "b");
+        assert_ne!(served.id, first.id);
         assert_eq!(lookup.metrics.start_overs.load(Ordering::Relaxed), 1);
+        assert_eq!(lookup.index_bytes(), 0, "dropped until built again");
     }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use sqlx::SqlitePool;
 use tokio::sync::Semaphore;
 
-use super::cache::{RenderCache, Rendition, RenditionKey};
+use super::cache::{Doorkeeper, RenderCache, Rendition, RenditionKey};
 use crate::defaults::Style;
 use crate::defaults::flat_png::encode_generated;
 use crate::error::AppError;
@@ -38,6 +38,8 @@ pub const ANIMATED_WAIT: Duration = Duration::from_secs(10);
 pub struct Renderer {
     pool: SqlitePool,
     cache: RenderCache,
+    /// Cheap defaults are cached from the second time their key is asked for.
+    doorkeeper: Doorkeeper,
     permits: Arc<Semaphore>,
     animated_permits: Arc<Semaphore>,
     metrics: RenderMetrics,
@@ -58,6 +60,7 @@ impl Renderer {
         Renderer {
             pool,
             cache: RenderCache::new(cache_bytes),
+            doorkeeper: Doorkeeper::default(),
             permits: Arc::new(Semaphore::new(workers.max(1))),
             animated_permits: Arc::new(Semaphore::new(ANIMATED_WORKERS)),
             metrics: RenderMetrics::default(),
@@ -129,22 +132,22 @@ impl Renderer {
             size,
             format,
         };
-        let lane = if style.is_cheap_at(size) {
-            Lane::Inline
-        } else {
-            Lane::Still
+        let draw = move || {
+            let picture = style.render(&digest, size);
+            encode_generated(picture, format, render::RENDER_JPEG_QUALITY)
+                .map(|bytes| Arc::new(Rendition::new(bytes, format)))
+                .map_err(|e| AppError::Internal(format!("encoding a default: {e}")))
         };
-        self.cached(key, async move {
-            self.timed_render(lane, move || {
-                let picture = style.render(&digest, size);
-                encode_generated(picture, format, render::RENDER_JPEG_QUALITY)
-                    .map(|bytes| Rendition::new(bytes, format))
-                    .map_err(|e| AppError::Internal(format!("encoding a default: {e}")))
-            })
+        if !style.is_cheap_at(size) {
+            return self.cached(key, self.timed_render(Lane::Still, draw)).await;
+        }
+        // Drawn here, in tens of microseconds; a hash seen once is not worth a cache entry.
+        if style.depends_on_digest() && !self.doorkeeper.seen_before(&key) {
+            self.metrics.misses.inc();
+            return self.timed_render(Lane::Inline, draw).await;
+        }
+        self.cached(key, self.timed_render(Lane::Inline, draw))
             .await
-            .map(Arc::new)
-        })
-        .await
     }
 
     /// The cached rendition for `key`, or `render`'s. A miss is a call that ran `render`;

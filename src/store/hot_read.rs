@@ -23,7 +23,7 @@ use crate::identity::Digest;
 use crate::imaging::PhotoFormat;
 
 /// The same query as [`super::photos::photo_for_digest`].
-const PHOTO_FOR_DIGEST: &str = "SELECT p.id, p.version, p.format, p.content_digest,
+const PHOTO_FOR_DIGEST: &str = "SELECT p.id, p.version, p.format,
         MAX(p.updated_at, a.updated_at) AS modified_at
     FROM address_digests d
     JOIN addresses a ON a.id = d.address_id
@@ -73,25 +73,34 @@ impl HotReads {
         let Some(row) = rows.next().ok()? else {
             return Some(None);
         };
-        let format: String = row.get(2).ok()?;
-        Some(Some(PhotoRef {
-            id: row.get(0).ok()?,
-            version: row.get(1).ok()?,
-            format: PhotoFormat::from_name(&format)?,
-            content_digest: row.get(3).ok()?,
-            modified_at: row.get(4).ok()?,
-        }))
+        photo_ref(row).ok()
     }
 }
 
-/// Folds every digest that serves a photo (hex) into what `start` makes from their count,
-/// straight from the database file on a fresh read-only connection, one row at a time.
-/// Blocking: run it off the async executor. Two million rows take about a second this way
-/// and no row is held in memory (sqlx's stream took six seconds and buffered them).
-pub fn each_served_digest<T>(
+/// A row of `id, version, format, modified_at` as a [`PhotoRef`].
+fn photo_ref(row: &rusqlite::Row<'_>) -> Result<Option<PhotoRef>, rusqlite::Error> {
+    let format: String = row.get(2)?;
+    let Some(format) = PhotoFormat::from_name(&format) else {
+        return Ok(None);
+    };
+    Ok(Some(PhotoRef {
+        id: row.get(0)?,
+        version: row.get(1)?,
+        format,
+        modified_at: row.get(3)?,
+    }))
+}
+
+/// Folds every digest that serves a photo, with the photo it serves, into what `start`
+/// makes from their count: straight from the database file on a fresh read-only connection,
+/// one row at a time, in digest order. A digest several addresses answer to comes once per
+/// address, the one that wins (as [`PHOTO_FOR_DIGEST`] orders them) first. Blocking: run it
+/// off the async executor. Two million rows take about a second this way and no row is
+/// held in memory (sqlx's stream took six seconds and buffered them).
+pub fn each_served_answer<T>(
     database: &Path,
     start: impl FnOnce(u64) -> T,
-    mut each: impl FnMut(&mut T, &str),
+    mut each: impl FnMut(&mut T, &str, &PhotoRef),
 ) -> Result<T, rusqlite::Error> {
     let connection = Connection::open_with_flags(
         database,
@@ -100,16 +109,27 @@ pub fn each_served_digest<T>(
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
     // One read transaction: the count and the rows see the same snapshot.
     connection.execute_batch("BEGIN")?;
-    const SERVED: &str = "FROM address_digests d JOIN addresses a ON a.id = d.address_id
-        WHERE a.confirmed_at IS NOT NULL AND a.photo_id IS NOT NULL";
+    const SERVED: &str = "FROM address_digests d
+        JOIN addresses a ON a.id = d.address_id
+        JOIN photos p ON p.id = a.photo_id
+        WHERE a.confirmed_at IS NOT NULL";
     let count: i64 =
         connection.query_row(&format!("SELECT COUNT(*) {SERVED}"), [], |row| row.get(0))?;
     let mut folded = start(count.max(0) as u64);
-    let mut statement = connection.prepare(&format!("SELECT d.digest {SERVED}"))?;
+    let mut statement = connection.prepare(&format!(
+        "SELECT p.id, p.version, p.format, MAX(p.updated_at, a.updated_at), d.digest {SERVED}
+         ORDER BY d.digest, d.exact DESC, a.confirmed_at DESC"
+    ))?;
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
-        if let rusqlite::types::ValueRef::Text(hex) = row.get_ref(0)? {
-            each(&mut folded, std::str::from_utf8(hex).unwrap_or_default());
+        if let (Some(photo), rusqlite::types::ValueRef::Text(hex)) =
+            (photo_ref(row)?, row.get_ref(4)?)
+        {
+            each(
+                &mut folded,
+                std::str::from_utf8(hex).unwrap_or_default(),
+                &photo,
+            );
         }
     }
     Ok(folded)
@@ -142,7 +162,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_served_digest_is_listed_once() {
+    async fn every_served_digest_is_listed_once_per_address() {
         let database = temp_database().await;
         let photo = prepared_photo("a");
         let mut expected = Vec::new();
@@ -153,10 +173,10 @@ mod tests {
                 .unwrap();
             expected.extend(who.digests().iter().map(Digest::to_hex));
         }
-        let (counted, mut listed) = each_served_digest(
+        let (counted, mut listed) = each_served_answer(
             &database.path,
             |n| (n, Vec::new()),
-            |(_, listed), hex| listed.push(hex.to_string()),
+            |(_, listed), hex, _| listed.push(hex.to_string()),
         )
         .unwrap();
         expected.sort();

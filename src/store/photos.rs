@@ -6,12 +6,11 @@ use crate::identity::Digest;
 use crate::imaging::PhotoFormat;
 
 /// What the hot path needs to know about the photo behind a digest, without its bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhotoRef {
     pub id: i64,
     pub version: i64,
     pub format: PhotoFormat,
-    pub content_digest: String,
     /// When this photo became the one served for the address (Unix seconds).
     pub modified_at: i64,
 }
@@ -21,7 +20,6 @@ struct PhotoRefRow {
     id: i64,
     version: i64,
     format: String,
-    content_digest: String,
     modified_at: i64,
 }
 
@@ -32,7 +30,7 @@ pub async fn photo_for_digest(
     digest: &Digest,
 ) -> Result<Option<PhotoRef>, sqlx::Error> {
     let row: Option<PhotoRefRow> = sqlx::query_as(
-        "SELECT p.id, p.version, p.format, p.content_digest,
+        "SELECT p.id, p.version, p.format,
                 MAX(p.updated_at, a.updated_at) AS modified_at
          FROM address_digests d
          JOIN addresses a ON a.id = d.address_id
@@ -53,7 +51,6 @@ impl PhotoRefRow {
             id: self.id,
             version: self.version,
             format: PhotoFormat::from_name(&self.format)?,
-            content_digest: self.content_digest,
             modified_at: self.modified_at,
         })
     }
@@ -161,7 +158,7 @@ pub async fn owned_ref(
     photo_id: i64,
 ) -> Result<Option<PhotoRef>, sqlx::Error> {
     let row: Option<PhotoRefRow> = sqlx::query_as(
-        "SELECT id, version, format, content_digest, updated_at AS modified_at FROM photos
+        "SELECT id, version, format, updated_at AS modified_at FROM photos
          WHERE id = ? AND user_id = ?",
     )
     .bind(photo_id)
