@@ -14,7 +14,6 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use cameo::defaults::flat_png::encode_generated;
 use cameo::defaults::{Style, StyleOptions};
 use cameo::identity::Digest;
 use cameo::imaging::render::RENDER_JPEG_QUALITY;
@@ -195,8 +194,13 @@ fn defaults(c: &mut Criterion) {
                 .replace("&initials=", "-");
             group.bench_with_input(BenchmarkId::new(label, size), &size, |b, &size| {
                 b.iter(|| {
-                    let picture = style.render(black_box(&digest), size);
-                    encode_generated(picture, PhotoFormat::Png, RENDER_JPEG_QUALITY)
+                    style
+                        .encode(
+                            black_box(&digest),
+                            size,
+                            PhotoFormat::Png,
+                            RENDER_JPEG_QUALITY,
+                        )
                         .expect("encode")
                 })
             });

@@ -252,14 +252,27 @@ impl PhotoLookup {
     }
 
     async fn build_and_install(&self) -> Result<(), sqlx::Error> {
-        let mut built = self.read_served_answers().await?;
+        let (mut built, shared) = self.read_served_answers().await?;
         let _no_catch_up_meanwhile = self.catching_up.lock().await;
-        let pending = self
+        let mut pending = self
             .pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
             .unwrap_or_default();
+        // Digests of several addresses: the database says which one wins.
+        let database = self.database.clone();
+        let shared = tokio::task::spawn_blocking(move || {
+            let mut digests = Vec::new();
+            for prefix in &shared {
+                digests.extend(hot_read::digests_starting_with(&database, prefix)?);
+            }
+            Ok::<_, rusqlite::Error>(digests)
+        })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("index build failed: {e}")))?
+        .map_err(|e| sqlx::Error::Protocol(format!("reading shared digests: {e}")))?;
+        pending.extend(shared.iter().filter_map(|hex| Digest::parse_hex(hex).ok()));
         for (digest, answer) in pending.iter().zip(self.read_all(&pending).await?) {
             built.set(digest, answer.as_ref());
         }
@@ -267,7 +280,7 @@ impl PhotoLookup {
         Ok(())
     }
 
-    async fn read_served_answers(&self) -> Result<ServedIndex, sqlx::Error> {
+    async fn read_served_answers(&self) -> Result<(ServedIndex, Vec<String>), sqlx::Error> {
         let database = self.database.clone();
         tokio::task::spawn_blocking(move || {
             hot_read::each_served_answer(
@@ -407,6 +420,30 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+        assert_eq!(reads(&lookup), 0);
+    }
+
+    #[tokio::test]
+    async fn a_digest_two_openids_share_serves_what_the_database_says() {
+        let database = temp_database().await;
+        let pool = &database.pool;
+        let plain = Identity::parse("http://example.org/alice").unwrap();
+        let secure = Identity::parse("https://example.org/alice").unwrap();
+        addresses::set_confirmed_photo(pool, &plain, &photo("a"))
+            .await
+            .unwrap();
+        addresses::set_confirmed_photo(pool, &secure, &photo("b"))
+            .await
+            .unwrap();
+        let lookup = indexed_lookup(&database).await;
+        let mut digests = plain.digests();
+        digests.extend(secure.digests());
+        assert!(digests.len() > 2);
+        for digest in &digests {
+            let expected = photos::photo_for_digest(pool, digest).await.unwrap();
+            assert!(expected.is_some());
+            assert_eq!(lookup.photo_for(digest).await.unwrap(), expected);
+        }
         assert_eq!(reads(&lookup), 0);
     }
 

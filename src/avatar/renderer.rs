@@ -22,7 +22,6 @@ use tokio::sync::Semaphore;
 
 use super::cache::{Doorkeeper, RenderCache, Rendition, RenditionKey};
 use crate::defaults::Style;
-use crate::defaults::flat_png::encode_generated;
 use crate::error::AppError;
 use crate::identity::Digest;
 use crate::imaging::animation::is_on_ladder;
@@ -133,8 +132,8 @@ impl Renderer {
             format,
         };
         let draw = move || {
-            let picture = style.render(&digest, size);
-            encode_generated(picture, format, render::RENDER_JPEG_QUALITY)
+            style
+                .encode(&digest, size, format, render::RENDER_JPEG_QUALITY)
                 .map(|bytes| Arc::new(Rendition::new(bytes, format)))
                 .map_err(|e| AppError::Internal(format!("encoding a default: {e}")))
         };

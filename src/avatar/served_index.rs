@@ -102,7 +102,6 @@ fn compact(prefix: Prefix, photo: &PhotoRef) -> (Entry, Option<PhotoMeta>) {
 pub struct IndexBuilder {
     entries: Vec<Entry>,
     photos: HashMap<u32, PhotoMeta>,
-    last: Option<Prefix>,
 }
 
 impl IndexBuilder {
@@ -111,35 +110,39 @@ impl IndexBuilder {
         IndexBuilder {
             entries: Vec::with_capacity(expected),
             photos: HashMap::new(),
-            last: None,
         }
     }
 
-    /// Adds what `digest` serves. Rows of the same digest must come together, the one that
-    /// wins first (as the database orders them); the others are skipped.
+    /// Adds what `digest` serves through one address.
     pub fn push(&mut self, digest: &Digest, photo: &PhotoRef) {
-        let prefix = prefix_of(digest);
-        if self.last == Some(prefix) {
-            return;
-        }
-        self.last = Some(prefix);
-        let (entry, meta) = compact(prefix, photo);
+        let (entry, meta) = compact(prefix_of(digest), photo);
         if let Some(meta) = meta {
             self.photos.insert(entry.photo, meta);
         }
         self.entries.push(entry);
     }
 
-    pub fn finish(mut self) -> ServedIndex {
+    /// The index, and the hex prefixes of digests that more than one address answers to
+    /// (rare: OpenID variants): which of them wins is the database's to say, so the caller
+    /// asks it and [`ServedIndex::set`]s the answer.
+    pub fn finish(mut self) -> (ServedIndex, Vec<String>) {
         self.entries.sort_unstable_by_key(|entry| entry.prefix);
-        self.entries.dedup_by_key(|entry| entry.prefix);
+        let mut shared = Vec::new();
+        self.entries.dedup_by(|later, kept| {
+            let same = later.prefix == kept.prefix;
+            if same && shared.last() != Some(&kept.prefix) {
+                shared.push(kept.prefix);
+            }
+            same
+        });
         self.entries.shrink_to_fit();
-        ServedIndex {
+        let index = ServedIndex {
             entries: self.entries,
             added: HashMap::new(),
             gone: 0,
             photos: self.photos,
-        }
+        };
+        (index, shared.iter().map(hex::encode).collect())
     }
 }
 
@@ -295,7 +298,9 @@ mod tests {
         for n in 0..count {
             builder.push(&digest(n), &photo(i64::from(n % 100)));
         }
-        builder.finish()
+        let (index, shared) = builder.finish();
+        assert!(shared.is_empty());
+        index
     }
 
     #[test]
@@ -312,13 +317,16 @@ mod tests {
     }
 
     #[test]
-    fn the_first_row_of_a_digest_wins() {
-        let mut builder = IndexBuilder::with_capacity(2);
+    fn a_digest_of_several_addresses_is_kept_once_and_named_for_the_database() {
+        let mut builder = IndexBuilder::with_capacity(4);
         builder.push(&digest(1), &photo(5));
+        builder.push(&digest(2), &photo(5));
         builder.push(&digest(1), &photo(6));
-        let index = builder.finish();
-        assert_eq!(index.answer(&digest(1)), Known::Served(photo(5)));
-        assert_eq!(index.served(), 1);
+        builder.push(&digest(1), &photo(7));
+        let (index, shared) = builder.finish();
+        assert_eq!(index.served(), 2);
+        assert_eq!(shared, vec![digest(1).to_hex()[..24].to_string()]);
+        assert!(matches!(index.answer(&digest(1)), Known::Served(_)));
     }
 
     #[test]

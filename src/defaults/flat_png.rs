@@ -35,13 +35,27 @@ pub fn encode_generated(
 /// The indexed PNG of `picture`, or `None` when it has more than 16 colours.
 pub fn encode_flat_png(picture: &RgbaImage) -> Option<Vec<u8>> {
     let (palette, indices) = index_colours(picture)?;
+    let (width, height) = picture.dimensions();
+    encode_indexed(&palette, &indices, width, height)
+}
+
+/// The indexed PNG of a picture given as `palette` (RGBA) and one index into it per pixel,
+/// row by row; `None` past 16 colours (or if the indices do not fill `width`×`height`).
+pub fn encode_indexed(
+    palette: &[[u8; 4]],
+    indices: &[u8],
+    width: u32,
+    height: u32,
+) -> Option<Vec<u8>> {
+    if palette.len() > MAX_COLOURS || indices.len() != width as usize * height as usize {
+        return None;
+    }
     let depth = match palette.len() {
         0..=2 => png::BitDepth::One,
         3..=4 => png::BitDepth::Two,
         _ => png::BitDepth::Four,
     };
     let bits = depth as usize;
-    let (width, height) = picture.dimensions();
     let row_bytes = (width as usize * bits).div_ceil(8);
     let mut packed = vec![0u8; row_bytes * height as usize];
     let columns = width as usize;

@@ -22,11 +22,43 @@ const FALLBACK_BACKGROUND: Rgba<u8> = Rgba([240, 240, 240, 255]);
 
 /// A `size`×`size` opaque identicon with crisp, equal blocks.
 pub fn render(digest: &Digest, size: u32) -> RgbaImage {
+    let (palette, indices) = render_indexed(digest, size);
+    let pixels = indices
+        .iter()
+        .flat_map(|&index| palette[usize::from(index)])
+        .collect();
+    RgbaImage::from_raw(size, size, pixels)
+        .unwrap_or_else(|| RgbaImage::from_pixel(size, size, FALLBACK_BACKGROUND))
+}
+
+/// The same identicon as palette colours (the background first) and one palette index per
+/// pixel, row by row: what an indexed PNG stores, so a miss for a new hash (drawn on the hot
+/// path) never writes 32-bit pixels only to count their colours again.
+pub fn render_indexed(digest: &Digest, size: u32) -> (Vec<[u8; 4]>, Vec<u8>) {
+    let pixels = size as usize * size as usize;
     let Some(grid) = grid_image(digest) else {
-        return RgbaImage::from_pixel(size, size, FALLBACK_BACKGROUND);
+        return (vec![FALLBACK_BACKGROUND.0], vec![0; pixels]);
     };
     // The border pixel is the theme's background colour.
-    let background = to_rgba(grid.get_pixel(0, 0));
+    let mut palette = vec![to_rgba(grid.get_pixel(0, 0)).0];
+    let mut index_of = |pixel: &image::Rgb<u8>| -> u8 {
+        let colour = to_rgba(pixel).0;
+        let index = palette
+            .iter()
+            .position(|c| *c == colour)
+            .unwrap_or_else(|| {
+                palette.push(colour);
+                palette.len() - 1
+            });
+        u8::try_from(index).unwrap_or(0)
+    };
+    // +1 skips the border pixel identicon-rs put around the grid.
+    let mut cells = [[0u8; CELLS as usize]; CELLS as usize];
+    for (cy, row) in cells.iter_mut().enumerate() {
+        for (cx, cell) in row.iter_mut().enumerate() {
+            *cell = index_of(grid.get_pixel(cx as u32 + 1, cy as u32 + 1));
+        }
+    }
 
     // Whole pixels per cell; below 6 px there is no room for a margin, so the grid fills the
     // canvas and cells differ by at most one pixel.
@@ -36,38 +68,34 @@ pub fn render(digest: &Digest, size: u32) -> RgbaImage {
     } else {
         (block * CELLS, (size - block * CELLS) / 2)
     };
-    let cell_of = |v: u32| -> Option<u32> {
+    let cell_of = |v: u32| -> Option<usize> {
         let inside = v.checked_sub(offset).filter(|&d| d < grid_px)?;
-        Some(inside * CELLS / grid_px)
+        Some((inside * CELLS / grid_px) as usize)
     };
 
-    // Each distinct cell row is drawn once and copied: a miss for a new hash draws this on
-    // the hot path, so the cell of each column is worked out once, not per pixel.
-    let columns: Vec<Option<u32>> = (0..size).map(cell_of).collect();
-    let row_bytes = size as usize * 4;
-    let mut pixels = vec![0u8; row_bytes * size as usize];
-    let mut previous: Option<(Option<u32>, usize)> = None;
+    // Each distinct cell row is drawn once and copied; the cell of each column is worked
+    // out once, not per pixel.
+    let columns: Vec<Option<usize>> = (0..size).map(cell_of).collect();
+    let width = size as usize;
+    let mut indices = vec![0u8; pixels];
+    let mut previous: Option<(Option<usize>, usize)> = None;
     for y in 0..size {
-        let start = y as usize * row_bytes;
+        let start = y as usize * width;
         let cell_row = cell_of(y);
         if let Some((row, from)) = previous
             && row == cell_row
         {
-            pixels.copy_within(from..from + row_bytes, start);
+            indices.copy_within(from..from + width, start);
             continue;
         }
-        for (x, column) in columns.iter().enumerate() {
-            let colour = match (column, cell_row) {
-                // +1 skips the border pixel identicon-rs put around the grid.
-                (Some(cx), Some(cy)) => to_rgba(grid.get_pixel(cx + 1, cy + 1)),
-                _ => background,
-            };
-            pixels[start + x * 4..start + x * 4 + 4].copy_from_slice(&colour.0);
+        if let Some(cy) = cell_row {
+            for (index, column) in indices[start..start + width].iter_mut().zip(&columns) {
+                *index = column.map_or(0, |cx| cells[cy][cx]);
+            }
         }
         previous = Some((cell_row, start));
     }
-    RgbaImage::from_raw(size, size, pixels)
-        .unwrap_or_else(|| RgbaImage::from_pixel(size, size, background))
+    (palette, indices)
 }
 
 /// identicon-rs's drawing for `digest` at one pixel per cell, with a one-pixel border:
@@ -120,6 +148,23 @@ mod tests {
         for (cx, cy) in [(0, 0), (2, 3), (4, 4)] {
             let corner = image.get_pixel(8 + cx * 16, 8 + cy * 16);
             assert_eq!(corner, image.get_pixel(8 + cx * 16 + 15, 8 + cy * 16 + 15));
+        }
+    }
+
+    #[test]
+    fn the_indexed_drawing_is_the_same_picture() {
+        for (text, size) in [
+            ("alice@example.org", 80),
+            ("bob@example.org", 7),
+            ("c", 129),
+        ] {
+            let digest = sample(text);
+            let (palette, indices) = render_indexed(&digest, size);
+            assert!(palette.len() <= 16);
+            let png =
+                crate::defaults::flat_png::encode_indexed(&palette, &indices, size, size).unwrap();
+            let decoded = image::load_from_memory(&png).unwrap().into_rgba8();
+            assert_eq!(decoded, render(&digest, size), "{text} at {size}");
         }
     }
 

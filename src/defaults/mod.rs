@@ -181,6 +181,25 @@ impl Style {
             )
     }
 
+    /// Draws and encodes this style for `digest` at `size`×`size` in `format`: what a miss
+    /// serves. An identicon PNG is drawn straight as palette indices.
+    pub fn encode(
+        self,
+        digest: &Digest,
+        size: u32,
+        format: crate::imaging::PhotoFormat,
+        jpeg_quality: u8,
+    ) -> image::ImageResult<Vec<u8>> {
+        let size = size.max(1);
+        if self == Style::Identicon && format == crate::imaging::PhotoFormat::Png {
+            let (palette, indices) = identicon::render_indexed(digest, size);
+            if let Some(png) = flat_png::encode_indexed(&palette, &indices, size, size) {
+                return Ok(png);
+            }
+        }
+        flat_png::encode_generated(self.render(digest, size), format, jpeg_quality)
+    }
+
     /// Draws this style for `digest` at exactly `size`×`size` pixels.
     pub fn render(self, digest: &Digest, size: u32) -> RgbaImage {
         let size = size.max(1);
