@@ -194,7 +194,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _flush_logs_at_exit = init_logging(config.log_format);
+    init_logging(config.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -236,22 +236,14 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
     Config::from_layers(&layers).map_err(|e| e.to_string())
 }
 
-/// Logs to stderr from a thread of its own: a request formats its line and queues it, and
-/// never waits for the write (a slow journald or disk stalled whole workers before, and was
-/// most of a cached hit's p99). Lines past a full queue are dropped and counted
-/// (`cameo_log_lines_dropped_total`). The guard writes what is queued when dropped.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .finish(std::io::LineWriter::new(std::io::stderr()));
-    cameo::observe::count_dropped_log_lines(writer.error_counter());
     // Colours only on a terminal: journald and log files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(writer);
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         // Each line carries the fields of its request's span (id, method, route) as "span";
@@ -262,7 +254,6 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
             .with_span_list(false)
             .init(),
     }
-    guard
 }
 
 async fn run(command: Command, config: Config) -> Result<ExitCode, String> {

@@ -302,12 +302,6 @@ pub async fn scrape(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
         &[("version", env!("CARGO_PKG_VERSION"))],
         1.0,
     );
-    out.single(
-        "cameo_log_lines_dropped_total",
-        "Log lines dropped because the log writer could not keep up.",
-        Kind::Counter,
-        crate::observe::dropped_log_lines() as f64,
-    );
     state.metrics.write(&mut out);
     write_render(&mut out, &state).await;
     write_fallback(&mut out, state.gravatar.metrics());

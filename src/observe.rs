@@ -23,23 +23,6 @@ use tracing::Instrument as _;
 use crate::state::AppState;
 use crate::store;
 
-/// Log lines dropped because the log writer's queue was full (set once by the binary).
-static DROPPED_LOG_LINES: std::sync::OnceLock<tracing_appender::non_blocking::ErrorCounter> =
-    std::sync::OnceLock::new();
-
-/// Has `/metrics` report the lines `counter` counts as dropped.
-pub fn count_dropped_log_lines(counter: tracing_appender::non_blocking::ErrorCounter) {
-    let _ = DROPPED_LOG_LINES.set(counter);
-}
-
-/// Log lines dropped so far (0 when logging is not set up by the binary, as in tests).
-pub fn dropped_log_lines() -> usize {
-    DROPPED_LOG_LINES.get().map_or(
-        0,
-        tracing_appender::non_blocking::ErrorCounter::dropped_lines,
-    )
-}
-
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The route label of requests no resource matched (404s, scanners).
 pub const UNMATCHED_ROUTE: &str = "other";
