@@ -2,11 +2,12 @@
 //!
 //! sqlx's SQLite driver runs every query on a connection thread and hands the result back
 //! through channels: about 20–40 µs a query, most of it the hops, which capped random hits
-//! over a million addresses at a fifth of the rate of a hot set that fits the answer cache.
-//! This read is a prepared statement on an index, answered from pages the OS already holds,
+//! over a million addresses at a fifth of the rate of a hot set. This read is a prepared statement on an index, answered from pages the OS already holds,
 //! in a few microseconds; so it runs right where it is asked, on a small set of read-only
 //! rusqlite connections (the same SQLite library sqlx links), each with its statement
-//! prepared once.
+//! prepared once. (The in-memory index of served digests answers the hot path now; this
+//! read remains for the moments it is being built, for answers it cannot hold, and for the
+//! change feed's catch-up, which reads again each digest the feed names.)
 //!
 //! It never waits: the connections are read-only in WAL mode (readers never wait for
 //! writers), a connection another thread is using is skipped for a free one, and
