@@ -5,7 +5,6 @@ use std::sync::Arc;
 use actix_web::http::header::HeaderValue;
 use sqlx::SqlitePool;
 
-use crate::api::gate::RateLimits;
 use crate::api::lookup::LookupCache;
 use crate::avatar::lookup::PhotoLookup;
 use crate::avatar::renderer::Renderer;
@@ -37,8 +36,6 @@ pub struct AppState {
     pub outbox: Outbox,
     /// Every argon2 hash and verification runs through this bounded queue.
     pub passwords: PasswordQueue,
-    /// Rate-limit windows of the API (per token, per client, per looked-up address).
-    pub api_limits: RateLimits,
     /// Remembered answers of `/api/v1/lookup`.
     pub api_lookups: LookupCache,
     /// The HTTP series of `/metrics` (the renderer and Gravatar keep their own).
@@ -73,7 +70,6 @@ impl AppState {
             },
             gravatar: Gravatar::new(&config, outbound.clone(), image_budget.clone()),
             image_budget,
-            api_limits: RateLimits::new(),
             api_lookups: LookupCache::new(),
             metrics: Metrics::new(),
             purger: (!config.purge_url.is_empty()).then(|| {

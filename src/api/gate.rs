@@ -2,13 +2,14 @@
 //! access (allowed or not by `api_anonymous`), and rate limits with the `X-RateLimit-*`
 //! headers on every API response, errors included (Gravatar's headers, real `429`s).
 //!
-//! Limits are fixed one-hour windows counted in memory: per token (`api_token_rate_limit`),
-//! per client address without a token (`api_anonymous_rate_limit`), and, for lookups, per
-//! email address whoever asks (`api_address_rate_limit`, so nobody can hammer one address
-//! through many tokens). A window starts at its key's first request.
+//! Limits are fixed one-hour windows, counted in the shared throttles table before the work
+//! (`store::throttles`), so a caller gets its budget once however many nodes or processes
+//! answer it: per token (`api_token_rate_limit`), per client address without a token
+//! (`api_anonymous_rate_limit`), and, for lookups, per email address whoever asks
+//! (`api_address_rate_limit`, so nobody can hammer one address through many tokens). A
+//! window starts at its key's first request.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -21,7 +22,8 @@ use actix_web::{HttpMessage, ResponseError, web};
 use super::error::ApiError;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::api_tokens;
+use crate::store::{api_tokens, throttles};
+use sqlx::SqlitePool;
 
 const WINDOW: Duration = Duration::from_secs(3600);
 /// Longest `Authorization` value looked at.
@@ -56,70 +58,33 @@ impl Quota {
     }
 }
 
-#[derive(Debug)]
-struct Window {
-    started: u64,
-    used: u32,
+/// Counts one request for `key` against `limit` per hour in the shared throttles table:
+/// `Ok` with what is left, or `Err` with the exhausted quota.
+pub async fn spend_quota(
+    pool: &SqlitePool,
+    key: &str,
+    limit: u32,
+) -> Result<Result<Quota, Quota>, AppError> {
+    spend_quota_at(pool, key, limit, crate::store::now()).await
 }
 
-/// Fixed-window counters for any number of keys, bounded in memory.
-pub struct RateLimits {
-    windows: moka::sync::Cache<String, Arc<Mutex<Window>>>,
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        RateLimits::new()
-    }
-}
-
-impl RateLimits {
-    pub fn new() -> RateLimits {
-        RateLimits {
-            windows: moka::sync::Cache::builder()
-                .max_capacity(200_000)
-                .time_to_idle(WINDOW)
-                .build(),
-        }
-    }
-
-    /// Counts one request for `key` against `limit` per hour: `Ok` with what is left, or
-    /// `Err` with the exhausted quota (nothing is counted then).
-    pub fn take(&self, key: &str, limit: u32) -> Result<Quota, Quota> {
-        self.take_at(key, limit, unix_now())
-    }
-
-    fn take_at(&self, key: &str, limit: u32, now: u64) -> Result<Quota, Quota> {
-        let window = self.windows.get_with(key.to_string(), || {
-            Arc::new(Mutex::new(Window {
-                started: now,
-                used: 0,
-            }))
-        });
-        let mut window = window
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if now >= window.started + WINDOW.as_secs() {
-            *window = Window {
-                started: now,
-                used: 0,
-            };
-        }
-        let reset = window.started + WINDOW.as_secs();
-        if window.used >= limit {
-            return Err(Quota {
-                limit,
-                remaining: 0,
-                reset,
-            });
-        }
-        window.used += 1;
-        Ok(Quota {
-            limit,
-            remaining: limit - window.used,
-            reset,
-        })
-    }
+async fn spend_quota_at(
+    pool: &SqlitePool,
+    key: &str,
+    limit: u32,
+    now: i64,
+) -> Result<Result<Quota, Quota>, AppError> {
+    let verdict = throttles::hit_at(pool, "api", key, limit, WINDOW.as_secs() as i64, now).await?;
+    let quota = Quota {
+        limit,
+        remaining: verdict.remaining(),
+        reset: u64::try_from(now).unwrap_or(0) + verdict.retry_after,
+    };
+    Ok(if verdict.allowed() {
+        Ok(quota)
+    } else {
+        Err(quota)
+    })
 }
 
 /// On a 429, `Retry-After`: the seconds until the quota's window ends (at least 1).
@@ -216,7 +181,10 @@ async fn admit(
             )
         }
     };
-    match state.api_limits.take(&key, limit) {
+    match spend_quota(&state.pool, &key, limit)
+        .await
+        .map_err(|e| (e, None))?
+    {
         Ok(quota) => Ok((caller, quota)),
         Err(quota) => Err((rate_limited(&quota), Some(quota))),
     }
@@ -267,10 +235,14 @@ pub async fn api_gate(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_window_counts_down_refuses_at_zero_and_starts_again_after_an_hour() {
-        let limits = RateLimits::new();
-        let first = limits.take_at("k", 2, 1000).unwrap();
+    #[tokio::test]
+    async fn a_window_counts_down_refuses_at_zero_and_starts_again_after_an_hour() {
+        let database = crate::store::testkit::temp_database().await;
+        let take = |key: &'static str, now: i64| {
+            let pool = database.pool.clone();
+            async move { spend_quota_at(&pool, key, 2, now).await.unwrap() }
+        };
+        let first = take("k", 1000).await.unwrap();
         assert_eq!(
             first,
             Quota {
@@ -279,10 +251,10 @@ mod tests {
                 reset: 4600
             }
         );
-        assert_eq!(limits.take_at("k", 2, 1001).unwrap().remaining, 0);
-        assert_eq!(limits.take_at("k", 2, 1002).unwrap_err().remaining, 0);
-        assert_eq!(limits.take_at("other", 2, 1002).unwrap().remaining, 1);
-        let renewed = limits.take_at("k", 2, 4600).unwrap();
+        assert_eq!(take("k", 1001).await.unwrap().remaining, 0);
+        assert_eq!(take("k", 1002).await.unwrap_err().remaining, 0);
+        assert_eq!(take("other", 1002).await.unwrap().remaining, 1);
+        let renewed = take("k", 4600).await.unwrap();
         assert_eq!((renewed.remaining, renewed.reset), (1, 8200));
     }
 

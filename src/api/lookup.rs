@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, error_body};
-use super::gate::{Quota, rate_limited};
+use super::gate::{Quota, rate_limited, spend_quota};
 use crate::config::GravatarMode;
 use crate::error::AppError;
 use crate::gravatar::UpstreamAnswer;
@@ -362,10 +362,13 @@ async fn answer(
     lookup: LookupRequest,
 ) -> Result<HttpResponse, ApiError> {
     let sha256 = Digest::sha256_of(&lookup.email);
-    let address_quota = match state.api_limits.take(
+    let address_quota = match spend_quota(
+        &state.pool,
         &format!("address:{sha256}"),
         state.config.api_address_rate_limit,
-    ) {
+    )
+    .await?
+    {
         Ok(quota) => quota,
         Err(quota) => {
             let mut response = ApiError(rate_limited(&quota)).error_response();

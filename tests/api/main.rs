@@ -30,4 +30,5 @@ mod purge;
 mod routes;
 mod security_headers;
 mod smtp;
+mod two_nodes;
 mod ui_chromium;
