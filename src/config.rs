@@ -112,6 +112,14 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Bearer token that opens `/metrics` from anywhere; empty: loopback clients only.
     pub metrics_token: String,
+    /// Where originals' bytes are kept: the database, or an S3-compatible bucket.
+    pub photo_store: crate::photo_store::PhotoStoreSetting,
+    /// The bucket's endpoint for a self-hosted store (`http(s)://host:port`); empty: AWS.
+    pub s3_endpoint: String,
+    pub s3_region: String,
+    /// Credentials of the bucket (secrets: printed as "(set)", never logged).
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: String,
     /// Rate limits and lock-outs count an IPv6 client by this prefix of its address (a
     /// household or a server usually holds a whole /64 and can rotate inside it).
     pub ipv6_client_prefix: u8,
@@ -287,6 +295,18 @@ impl Config {
                     Err("printable ASCII without spaces, at most 200 characters".into())
                 }
             })?,
+            photo_store: layers
+                .parse("photo_store", crate::photo_store::PhotoStoreSetting::parse)?,
+            s3_endpoint: layers.parse("s3_endpoint", |v| {
+                if v.is_empty() {
+                    Ok(String::new())
+                } else {
+                    parse_base_url(v)
+                }
+            })?,
+            s3_region: layers.parse("s3_region", parse_s3_word)?,
+            s3_access_key_id: layers.parse("s3_access_key_id", parse_s3_word)?,
+            s3_secret_access_key: layers.parse("s3_secret_access_key", parse_s3_word)?,
             libravatar_fallback: layers.parse("libravatar_fallback", |v| {
                 if v.is_empty() {
                     Ok(String::new())
@@ -431,6 +451,18 @@ impl Config {
                 }),
             ),
             ("image_memory_budget", self.image_memory_budget.to_string()),
+            ("photo_store", quoted(&self.photo_store.name())),
+            ("s3_endpoint", quoted(&self.s3_endpoint)),
+            ("s3_region", quoted(&self.s3_region)),
+            ("s3_access_key_id", quoted(&self.s3_access_key_id)),
+            (
+                "s3_secret_access_key",
+                quoted(if self.s3_secret_access_key.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                }),
+            ),
             (
                 "outbound_probe_limit",
                 self.outbound_probe_limit.to_string(),
@@ -653,6 +685,31 @@ const KEYS: &[Key] = &[
         default: "",
     },
     Key {
+        name: "photo_store",
+        allowed: "database, or s3://BUCKET[/PREFIX] (an S3-compatible bucket; prefix default photos)",
+        default: "database",
+    },
+    Key {
+        name: "s3_endpoint",
+        allowed: "empty (AWS) or the http(s):// URL of a self-hosted S3-compatible store",
+        default: "",
+    },
+    Key {
+        name: "s3_region",
+        allowed: "the bucket's region",
+        default: "us-east-1",
+    },
+    Key {
+        name: "s3_access_key_id",
+        allowed: "the bucket's access key id",
+        default: "",
+    },
+    Key {
+        name: "s3_secret_access_key",
+        allowed: "the bucket's secret key (never printed)",
+        default: "",
+    },
+    Key {
         name: "image_memory_budget",
         allowed: "a byte size from 16MiB to 64GiB, e.g. 512MiB",
         default: "512MiB",
@@ -857,6 +914,15 @@ pub fn redact_url_password(url: &str) -> String {
     };
     let user = userinfo.split(':').next().unwrap_or_default();
     format!("{scheme}://{user}:***@{host}")
+}
+
+/// A region, key id or secret: printable ASCII without spaces, at most 200 characters.
+fn parse_s3_word(text: &str) -> Result<String, String> {
+    if text.len() <= 200 && text.chars().all(|c| c.is_ascii_graphic()) {
+        Ok(text.to_string())
+    } else {
+        Err("printable ASCII without spaces, at most 200 characters".into())
+    }
 }
 
 fn parse_bool(text: &str) -> Result<bool, String> {

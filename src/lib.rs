@@ -7,6 +7,7 @@
 //! - [`avatar`]: the hot path, `GET /avatar/HASH` (parse → lookup → render cache → response).
 //! - [`imaging`]: pure image work: intake of untrusted uploads, resizing and encoding.
 //! - [`defaults`]: generated images for misses (every `d=` style, drawn in code).
+//! - [`photo_store`]: originals' bytes in the database or in an S3-compatible bucket.
 //! - [`store`]: SQLite via sqlx, the only place SQL lives; [`store::changes`] notices writes
 //!   from other processes.
 //! - [`operator`]: what the CLI's commands do: `add`, `remove`, `list`, `import`, `token`,
@@ -44,6 +45,7 @@ pub mod observe;
 pub mod operator;
 pub mod outbound;
 pub mod passwords;
+pub mod photo_store;
 pub mod purge;
 pub mod route_table;
 pub mod state;
@@ -94,6 +96,7 @@ impl Application {
                 .on_change(move |digests| purger.changed(digests));
         }
         avatar::lookup::follow(Arc::downgrade(&state.clone().into_inner()));
+        photo_store::collect_periodically(Arc::downgrade(&state.clone().into_inner()));
 
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let server = actix_web::HttpServer::new(move || {

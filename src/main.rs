@@ -323,7 +323,8 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         }
         Command::Export { file, force } => {
-            let summary = operator::export::export_to(&pool, &file, force)
+            let bucket = cameo::photo_store::PhotoBucket::from_config(&config)?;
+            let summary = operator::export::export_to(&pool, bucket.as_ref(), &file, force)
                 .await
                 .map_err(|e| format!("export: {e}"))?;
             eprintln!("cameo: exported {summary}");

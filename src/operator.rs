@@ -25,6 +25,7 @@ use crate::identity::Identity;
 use crate::imaging::{
     ImageBudget, IntakeError, IntakeLimits, PhotoFormat, intake, prepare_within_budget,
 };
+use crate::photo_store::{PhotoBucket, offload};
 use crate::state::intake_limits;
 use crate::store::addresses::{self, AddressListing, SetPhotoOutcome};
 
@@ -43,6 +44,8 @@ pub enum OperatorError {
     UnknownAccount(String),
     #[error("{0}")]
     App(#[from] AppError),
+    #[error("{0}")]
+    Bucket(#[from] crate::photo_store::BucketError),
 }
 
 impl From<sqlx::Error> for OperatorError {
@@ -87,7 +90,20 @@ pub async fn add(
     let identity = Identity::parse(address)?;
     let limits = intake_limits(config);
     let bytes = read_bounded(photo_path, limits)?;
-    set_photo_from_bytes(pool, &identity, bytes, limits, &command_budget(config)).await
+    let intake = Intake {
+        limits,
+        budget: command_budget(config),
+        bucket: PhotoBucket::from_config(config).map_err(OperatorError::Name)?,
+    };
+    set_photo_from_bytes(pool, &identity, bytes, &intake).await
+}
+
+/// What a CLI command needs to take photos in: the limits, a memory budget, and the bucket
+/// the bytes go to (if `photo_store` names one).
+struct Intake {
+    limits: IntakeLimits,
+    budget: ImageBudget,
+    bucket: Option<PhotoBucket>,
 }
 
 /// The image memory budget of one CLI command: the configured size, like the server's, but
@@ -103,8 +119,7 @@ async fn set_photo_from_bytes(
     pool: &SqlitePool,
     identity: &Identity,
     bytes: Vec<u8>,
-    limits: IntakeLimits,
-    budget: &ImageBudget,
+    intake: &Intake,
 ) -> Result<SetPhotoOutcome, OperatorError> {
     if addresses::current_source_digest(pool, identity)
         .await?
@@ -113,7 +128,9 @@ async fn set_photo_from_bytes(
     {
         return Ok(SetPhotoOutcome::Unchanged);
     }
-    let photo = prepare_within_budget(budget, bytes, limits, None).await?;
+    let photo = prepare_within_budget(&intake.budget, bytes, intake.limits, None).await?;
+    // The bytes reach the bucket before the row that needs them is committed.
+    let photo = offload(intake.bucket.as_ref(), photo).await?;
     Ok(addresses::set_confirmed_photo(pool, identity, &photo).await?)
 }
 
@@ -177,10 +194,13 @@ pub async fn import_dir(
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .collect();
     paths.sort();
-    let limits = intake_limits(config);
-    let budget = command_budget(config);
+    let intake = Intake {
+        limits: intake_limits(config),
+        budget: command_budget(config),
+        bucket: PhotoBucket::from_config(config).map_err(OperatorError::Name)?,
+    };
     let mut lines = futures_util::stream::iter(paths)
-        .map(|path| import_file(pool, path, limits, &budget))
+        .map(|path| import_file(pool, path, &intake))
         .buffered(config.image_workers.max(1));
     let mut summary = ImportSummary::default();
     while let Some(line) = lines.next().await {
@@ -195,20 +215,15 @@ pub async fn import_dir(
     Ok(summary)
 }
 
-async fn import_file(
-    pool: &SqlitePool,
-    path: PathBuf,
-    limits: IntakeLimits,
-    budget: &ImageBudget,
-) -> ImportLine {
+async fn import_file(pool: &SqlitePool, path: PathBuf, intake: &Intake) -> ImportLine {
     let file_name = path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
     );
     let result = async {
         let identity = address_from_file_name(&file_name)?;
-        let bytes = read_bounded(&path, limits)?;
-        let outcome = set_photo_from_bytes(pool, &identity, bytes, limits, budget).await?;
+        let bytes = read_bounded(&path, intake.limits)?;
+        let outcome = set_photo_from_bytes(pool, &identity, bytes, intake).await?;
         Ok((identity, outcome))
     }
     .await;

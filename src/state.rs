@@ -19,6 +19,7 @@ use crate::mail::{Mailer, OUTBOX_CAPACITY, Outbox};
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::passwords::{PasswordQueue, queue_shape};
+use crate::photo_store::PhotoBucket;
 use crate::store::changes::ChangeWatch;
 
 pub struct AppState {
@@ -44,6 +45,8 @@ pub struct AppState {
     pub purger: Option<Arc<crate::purge::Purger>>,
     /// The memory every decode of untrusted image bytes reserves first (uploads, Gravatar).
     pub image_budget: ImageBudget,
+    /// Where originals' bytes go when `photo_store` names a bucket.
+    pub photo_bucket: Option<PhotoBucket>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             .map_err(AppError::Internal)?;
         let federation = Federation::new(&config, outbound.clone()).map_err(AppError::Internal)?;
         let image_budget = image_budget(&config);
+        let photo_bucket = PhotoBucket::from_config(&config).map_err(AppError::Internal)?;
         let cache_control = HeaderValue::from_str(&config.avatar_cache_control())
             .expect("digits make a valid header value");
         Ok(AppState {
@@ -94,10 +98,12 @@ impl AppState {
             lookup: PhotoLookup::new(pool.clone(), changes, &config.database_path()).await?,
             renderer: Renderer::new(
                 pool.clone(),
+                photo_bucket.clone(),
                 config.render_cache_bytes,
                 config.image_workers,
             ),
             cache_control,
+            photo_bucket,
             pool,
             config,
         })

@@ -27,6 +27,7 @@ use crate::identity::Digest;
 use crate::imaging::animation::is_on_ladder;
 use crate::imaging::{Original, PhotoFormat, decode_original, render};
 use crate::metrics::RenderMetrics;
+use crate::photo_store::{PhotoBucket, original_bytes};
 use crate::store::photos::{self, PhotoRef};
 
 /// Animated renders that run at once, apart from the still workers.
@@ -36,6 +37,8 @@ pub const ANIMATED_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Renderer {
     pool: SqlitePool,
+    /// Where originals' bytes live when not in their rows.
+    bucket: Option<PhotoBucket>,
     cache: RenderCache,
     /// Cheap defaults are cached from the second time their key is asked for.
     doorkeeper: Doorkeeper,
@@ -55,9 +58,15 @@ enum Lane {
 }
 
 impl Renderer {
-    pub fn new(pool: SqlitePool, cache_bytes: u64, workers: usize) -> Renderer {
+    pub fn new(
+        pool: SqlitePool,
+        bucket: Option<PhotoBucket>,
+        cache_bytes: u64,
+        workers: usize,
+    ) -> Renderer {
         Renderer {
             pool,
+            bucket,
             cache: RenderCache::new(cache_bytes),
             doorkeeper: Doorkeeper::default(),
             permits: Arc::new(Semaphore::new(workers.max(1))),
@@ -198,11 +207,12 @@ impl Renderer {
         if let Some(picture) = self.cache.original(id, version) {
             return Ok(picture);
         }
-        let data = photos::photo_data(&self.pool, id, version)
+        let (inline, content_digest) = photos::photo_data(&self.pool, id, version)
             .await?
             .ok_or_else(|| {
                 AppError::NotFound("the photo changed while it was being served; try again".into())
             })?;
+        let data = original_bytes(self.bucket.as_ref(), inline, &content_digest).await?;
         // Stored GIF bytes are animations (a still GIF is stored as PNG).
         let lane = if image::guess_format(&data).ok() == Some(image::ImageFormat::Gif) {
             Lane::Animated

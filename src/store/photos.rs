@@ -56,17 +56,39 @@ impl PhotoRefRow {
     }
 }
 
-/// The stored original's bytes, if the photo (still) exists at that version.
+/// The stored original's bytes (empty when they live in the photo bucket) and its content
+/// digest, if the photo (still) exists at that version.
 pub async fn photo_data(
     pool: &SqlitePool,
     id: i64,
     version: i64,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    sqlx::query_scalar("SELECT data FROM photos WHERE id = ? AND version = ?")
+) -> Result<Option<(Vec<u8>, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT data, content_digest FROM photos WHERE id = ? AND version = ?")
         .bind(id)
         .bind(version)
         .fetch_optional(pool)
         .await
+}
+
+/// Which of `digests` some photo row stores (its bytes' SHA-256): what the photo bucket must
+/// keep.
+pub async fn stored_content_digests(
+    pool: &SqlitePool,
+    digests: &[String],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    let mut stored = std::collections::HashSet::new();
+    for chunk in digests.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql =
+            format!("SELECT DISTINCT content_digest FROM photos WHERE content_digest IN ({marks})");
+        // Only placeholders are formatted in; the digests are bound.
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for digest in chunk {
+            query = query.bind(digest);
+        }
+        stored.extend(query.fetch_all(pool).await?);
+    }
+    Ok(stored)
 }
 
 /// Deletes operator photos (no owning account) that no address points at any more.

@@ -14,6 +14,7 @@ use super::session::Visitor;
 use crate::avatar::request::parse_size;
 use crate::error::AppError;
 use crate::imaging::{CropSquare, IntakeError, prepare_within_budget};
+use crate::photo_store::offload;
 use crate::state::{AppState, intake_limits};
 use crate::store::{addresses, photos};
 
@@ -107,8 +108,14 @@ pub async fn upload(
         _ => None,
     };
     let result = match prepare_within_budget(&state.image_budget, bytes, limits, crop).await {
-        Ok(photo) => match photos::insert_owned(&state.pool, user.user_id, &photo, max_photos)
-            .await?
+        Ok(photo) => match photos::insert_owned(
+            &state.pool,
+            user.user_id,
+            // The bytes reach the bucket (if any) before the row that needs them exists.
+            &offload(state.photo_bucket.as_ref(), photo).await?,
+            max_photos,
+        )
+        .await?
         {
             Some(_) => Ok("The photo is uploaded. Choose the addresses that show it.".to_string()),
             None => full(),

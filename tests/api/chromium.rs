@@ -6,7 +6,7 @@
 //! message, except under CI (`CI` set), where a missing browser fails the test: `.ci/run`
 //! installs both packages.
 
-use std::net::TcpListener;
+use crate::helpers::free_port;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -145,11 +145,4 @@ impl Drop for Chromium {
         // A failed test never reaches `quit`; do not leave chromedriver running.
         let _ = self.driver.kill();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }

@@ -16,10 +16,9 @@ use sqlx::SqlitePool;
 
 use super::ExportError;
 use super::format::{Account, Address, Holdings, NO_PASSWORD, Profile};
-use super::import_photos::{ready_photos, short, store_photos};
+use super::import_photos::{PhotoIntake, ready_photos, short, store_photos};
 use super::report::{AccountReport, Outcome};
 use crate::identity::Identity;
-use crate::imaging::IntakeLimits;
 use crate::store::export::{AddressUpdate, HeldAddress, ImportTransaction, NewAddress, account_id};
 use crate::store::now;
 
@@ -46,7 +45,7 @@ impl Written {
 
 pub(super) async fn import_account(
     pool: &SqlitePool,
-    limits: IntakeLimits,
+    intake: PhotoIntake<'_>,
     account: Account,
     origin: Origin,
 ) -> Result<AccountReport, ExportError> {
@@ -65,7 +64,7 @@ pub(super) async fn import_account(
     let mut skipped = Vec::new();
     let ready = ready_photos(
         pool,
-        limits,
+        intake,
         existing.map(Some),
         &account.photos,
         origin,
@@ -124,14 +123,14 @@ pub(super) async fn import_account(
 
 pub(super) async fn import_operator(
     pool: &SqlitePool,
-    limits: IntakeLimits,
+    intake: PhotoIntake<'_>,
     holdings: Holdings,
     origin: Origin,
 ) -> Result<AccountReport, ExportError> {
     let mut skipped = Vec::new();
     let ready = ready_photos(
         pool,
-        limits,
+        intake,
         Some(None),
         &holdings.photos,
         origin,

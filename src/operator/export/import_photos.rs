@@ -18,6 +18,7 @@ use crate::imaging::budget::DEFAULT_IMAGE_MEMORY_BUDGET;
 use crate::imaging::{
     ImageBudget, IntakeLimits, PhotoFormat, PreparedPhoto, prepare_within_budget,
 };
+use crate::photo_store::{PhotoBucket, offload};
 use crate::store::export::{ImportTransaction, find_photo};
 use crate::store::now;
 
@@ -27,11 +28,14 @@ pub(super) enum Ready {
     New(Box<PreparedPhoto>, i64),
 }
 
+/// The intake limits of an import and the bucket photo bytes go to (if any).
+pub(super) type PhotoIntake<'a> = (IntakeLimits, Option<&'a PhotoBucket>);
+
 /// Decodes each photo and either finds it already held by `lookup` (`Some(holder)`; `None`
 /// for an account that does not exist yet) or passes it through the intake.
 pub(super) async fn ready_photos(
     pool: &SqlitePool,
-    limits: IntakeLimits,
+    (limits, bucket): PhotoIntake<'_>,
     lookup: Option<Option<i64>>,
     photos: &[Photo],
     origin: Origin,
@@ -66,7 +70,11 @@ pub(super) async fn ready_photos(
             continue;
         }
         match prepare_within_budget(&budget, bytes, limits, None).await {
-            Ok(mut prepared) => {
+            Ok(prepared) => {
+                // Into the bucket (if any) before any row names it.
+                let mut prepared = offload(bucket, prepared)
+                    .await
+                    .map_err(|e| ExportError::Internal(e.to_string()))?;
                 prepared.source_digest = source_digest;
                 // A WebP or still-GIF upload is stored as PNG bytes but served as uploaded:
                 // the exported format says which, the bytes cannot.

@@ -31,6 +31,7 @@ pub use report::{AccountReport, ImportTotals, Outcome};
 pub use write::{ExportSummary, export};
 
 use crate::config::Config;
+use crate::photo_store::PhotoBucket;
 use crate::state::intake_limits;
 use import::{Origin, import_account, import_operator};
 use read::Item;
@@ -56,6 +57,7 @@ pub enum ExportError {
 /// temporary name and renamed when complete.
 pub async fn export_to(
     pool: &SqlitePool,
+    bucket: Option<&PhotoBucket>,
     target: &str,
     force: bool,
 ) -> Result<ExportSummary, ExportError> {
@@ -65,7 +67,7 @@ pub async fn export_to(
     };
     if target == "-" {
         let mut out = BufWriter::new(std::io::stdout());
-        let summary = export(pool, &mut out).await?;
+        let summary = export(pool, bucket, &mut out).await?;
         out.flush().map_err(write_error)?;
         return Ok(summary);
     }
@@ -84,7 +86,7 @@ pub async fn export_to(
         let file =
             crate::store::file_modes::create_private(Path::new(&partial)).map_err(write_error)?;
         let mut out = BufWriter::new(file);
-        let summary = export(pool, &mut out).await?;
+        let summary = export(pool, bucket, &mut out).await?;
         let file = out.into_inner().map_err(|e| write_error(e.into_error()))?;
         file.sync_all().map_err(write_error)?;
         std::fs::rename(&partial, path).map_err(write_error)?;
@@ -111,6 +113,8 @@ pub async fn import_file(
     let shown = path.display().to_string();
     let (source, input) = read::open(path, &shown)?;
     let limits = intake_limits(config);
+    let bucket = PhotoBucket::from_config(config).map_err(ExportError::Internal)?;
+    let bucket = bucket.as_ref();
     let mut totals = ImportTotals::default();
     let (sender, mut items) = mpsc::channel::<Item>(2);
     let parser = tokio::task::spawn_blocking(move || read::parse(source, input, limits, sender));
@@ -120,8 +124,12 @@ pub async fn import_file(
     };
     while let Some(item) = items.recv().await {
         let line = match item {
-            Item::Account(account) => import_account(pool, limits, *account, origin).await?,
-            Item::Operator(holdings) => import_operator(pool, limits, holdings, origin).await?,
+            Item::Account(account) => {
+                import_account(pool, (limits, bucket), *account, origin).await?
+            }
+            Item::Operator(holdings) => {
+                import_operator(pool, (limits, bucket), holdings, origin).await?
+            }
         };
         totals.count(&line);
         report(&line);

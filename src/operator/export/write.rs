@@ -14,6 +14,7 @@ use sqlx::SqlitePool;
 
 use super::ExportError;
 use super::format::{Account, Address, FORMAT, Holdings, NO_PASSWORD, Photo, Profile, VERSION};
+use crate::photo_store::{PhotoBucket, original_bytes};
 use crate::store::export::Snapshot;
 use crate::store::now;
 
@@ -36,7 +37,11 @@ impl fmt::Display for ExportSummary {
 }
 
 /// Writes the whole document to `out`, reading inside one transaction.
-pub async fn export(pool: &SqlitePool, out: &mut impl Write) -> Result<ExportSummary, ExportError> {
+pub async fn export(
+    pool: &SqlitePool,
+    bucket: Option<&PhotoBucket>,
+    out: &mut impl Write,
+) -> Result<ExportSummary, ExportError> {
     let io = |e: std::io::Error| ExportError::Write {
         path: "the export".into(),
         reason: e.to_string(),
@@ -53,7 +58,7 @@ pub async fn export(pool: &SqlitePool, out: &mut impl Write) -> Result<ExportSum
     .map_err(io)?;
     let users = snapshot.accounts().await?;
     for (index, user) in users.into_iter().enumerate() {
-        let holdings = read_holdings(&mut snapshot, Some(user.id)).await?;
+        let holdings = read_holdings(&mut snapshot, bucket, Some(user.id)).await?;
         let account = Account {
             email: user.email,
             password_hash: Some(user.password_hash).filter(|h| h != NO_PASSWORD),
@@ -69,7 +74,7 @@ pub async fn export(pool: &SqlitePool, out: &mut impl Write) -> Result<ExportSum
             .map_err(io)?;
         serde_json::to_writer(&mut *out, &account).map_err(json)?;
     }
-    let operator = read_holdings(&mut snapshot, None).await?;
+    let operator = read_holdings(&mut snapshot, bucket, None).await?;
     summary.addresses += operator.addresses.len();
     summary.photos += operator.photos.len();
     out.write_all(b"\n],\n\"operator\":").map_err(io)?;
@@ -82,21 +87,26 @@ pub async fn export(pool: &SqlitePool, out: &mut impl Write) -> Result<ExportSum
 /// The photos and addresses held by an account (`Some(id)`) or the operator (`None`).
 async fn read_holdings(
     snapshot: &mut Snapshot,
+    bucket: Option<&PhotoBucket>,
     holder: Option<i64>,
-) -> Result<Holdings, sqlx::Error> {
+) -> Result<Holdings, ExportError> {
     let mut photos: Vec<Photo> = Vec::new();
     for row in snapshot.photos(holder).await? {
         // Two uploads of the same picture are one photo to the addresses that name it.
         if photos.iter().any(|p| p.digest == row.content_digest) {
             continue;
         }
+        // Bytes kept in the bucket are fetched, so an export holds every photo.
+        let data = original_bytes(bucket, row.data, &row.content_digest)
+            .await
+            .map_err(|e| ExportError::Internal(e.to_string()))?;
         photos.push(Photo {
             digest: row.content_digest,
             format: row.format,
             side: u32::try_from(row.side).unwrap_or(0),
             source_digest: Some(row.source_digest),
             created_at: Some(row.created_at),
-            data: BASE64.encode(&row.data),
+            data: BASE64.encode(&data),
         });
     }
     let addresses = snapshot
