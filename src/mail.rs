@@ -155,7 +155,7 @@ impl Mailer {
         if config.smtp_url.is_empty() {
             return Ok(Mailer::Log { from });
         }
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::outbound::install_tls_provider();
         let url = config
             .smtp_url
             .replace("smtp+starttls://", "smtp://")

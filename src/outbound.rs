@@ -60,11 +60,17 @@ pub struct Outbound {
     allow_private: bool,
 }
 
+/// Makes ring the process's TLS provider (rustls is built without a default one), before
+/// any client (HTTP, SMTP, the photo bucket) is built. Several servers may be built in one
+/// process (tests); only the first install counts.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Outbound {
     /// `total_timeout` bounds every request from connect to the last body byte.
     pub fn new(total_timeout: Duration, allow_private: bool) -> Result<Outbound, String> {
-        // Several servers may be built in one process (tests); only the first install counts.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let base = || {
             reqwest::Client::builder()
                 .user_agent(USER_AGENT)

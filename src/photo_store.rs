@@ -201,6 +201,7 @@ impl PhotoBucket {
                     .into(),
             );
         }
+        crate::outbound::install_tls_provider();
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(&config.s3_region)

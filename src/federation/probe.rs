@@ -71,8 +71,7 @@ pub struct Prober {
 
 impl Prober {
     pub fn new(dns: SrvResolver, allow_private: bool) -> Result<Prober, String> {
-        // Several servers may be built in one process (tests); only the first install counts.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::outbound::install_tls_provider();
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)

@@ -111,7 +111,7 @@ fn writer(
 /// A cookie-keeping client. Built without `spawn_app`, which would otherwise have installed
 /// reqwest's TLS provider.
 fn browser_for(base: &str) -> Browser {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    cameo::outbound::install_tls_provider();
     Browser {
         client: reqwest::Client::builder()
             .cookie_store(true)

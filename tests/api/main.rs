@@ -17,6 +17,7 @@ mod cli;
 mod crash;
 mod dns_server;
 mod export;
+mod failover;
 mod federation;
 mod fuzz_corpus;
 mod garage;
