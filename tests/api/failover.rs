@@ -155,7 +155,7 @@ async fn a_node_killed_under_load_costs_no_client_a_request() {
                 while !stop.load(Ordering::Relaxed) {
                     round += 1;
                     // Stored photos at a few sizes, and generated defaults for new hashes.
-                    let url = if round % 2 == 0 {
+                    let url = if round.is_multiple_of(2) {
                         format!("{base}/avatar/{alice}?s={}", 16 + (round % 4) * 16)
                     } else {
                         format!(
