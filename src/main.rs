@@ -274,6 +274,12 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Restore { file } = command {
+        if let cameo::config::Database::Postgres(_) = config.database() {
+            return Err(format!(
+                "restore: {}",
+                operator::backup::BackupError::NotSqlite
+            ));
+        }
         // Before opening the pool: that would create or migrate the database being replaced.
         let report = operator::backup::restore(&config.database_path(), &file)
             .await
@@ -284,7 +290,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         println!("restored {}: {}", file.display(), report.summary);
         return Ok(ExitCode::SUCCESS);
     }
-    let pool = cameo::store::open(&config.database_path())
+    let pool = cameo::store::connect(&config.database())
         .await
         .map_err(|e| e.to_string())?;
     let code = match command {
@@ -353,7 +359,7 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import(pool: &sqlx::SqlitePool, config: &Config, dir: &Path) -> Result<ExitCode, String> {
+async fn import(pool: &cameo::store::Db, config: &Config, dir: &Path) -> Result<ExitCode, String> {
     let summary = operator::import_dir(pool, config, dir, |line| println!("{line}"))
         .await
         .map_err(|e| e.to_string())?;
@@ -366,7 +372,7 @@ async fn import(pool: &sqlx::SqlitePool, config: &Config, dir: &Path) -> Result<
 }
 
 async fn import_export(
-    pool: &sqlx::SqlitePool,
+    pool: &cameo::store::Db,
     config: &Config,
     file: &Path,
 ) -> Result<ExitCode, String> {
@@ -381,7 +387,7 @@ async fn import_export(
     })
 }
 
-async fn token(pool: &sqlx::SqlitePool, command: TokenCommand) -> Result<ExitCode, String> {
+async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCode, String> {
     match command {
         TokenCommand::Create { account, name } => {
             let (row, plaintext) = operator::tokens::create(pool, &account, &name)

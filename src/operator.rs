@@ -16,8 +16,8 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::store::Db;
 use futures_util::StreamExt;
-use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::error::AppError;
@@ -79,7 +79,7 @@ fn read_bounded(path: &Path, limits: IntakeLimits) -> Result<Vec<u8>, OperatorEr
 
 /// Gives `address` the photo in `photo_path`: a new confirmed address, or a replaced photo.
 pub async fn add(
-    pool: &SqlitePool,
+    pool: &Db,
     config: &Config,
     address: &str,
     photo_path: &Path,
@@ -100,7 +100,7 @@ pub fn command_budget(config: &Config) -> ImageBudget {
 }
 
 async fn set_photo_from_bytes(
-    pool: &SqlitePool,
+    pool: &Db,
     identity: &Identity,
     bytes: Vec<u8>,
     limits: IntakeLimits,
@@ -117,12 +117,12 @@ async fn set_photo_from_bytes(
     Ok(addresses::set_confirmed_photo(pool, identity, &photo).await?)
 }
 
-pub async fn remove(pool: &SqlitePool, address: &str) -> Result<bool, OperatorError> {
+pub async fn remove(pool: &Db, address: &str) -> Result<bool, OperatorError> {
     let identity = Identity::parse(address)?;
     Ok(addresses::remove(pool, &identity).await?)
 }
 
-pub async fn list(pool: &SqlitePool) -> Result<Vec<AddressListing>, OperatorError> {
+pub async fn list(pool: &Db) -> Result<Vec<AddressListing>, OperatorError> {
     Ok(addresses::list(pool).await?)
 }
 
@@ -164,7 +164,7 @@ impl fmt::Display for ImportSummary {
 /// Imports every `ADDRESS.(jpg|jpeg|png|gif|webp)` in `dir`, in name order, decoding several
 /// files at once; `report` sees one line per file as soon as it (and all before it) is done.
 pub async fn import_dir(
-    pool: &SqlitePool,
+    pool: &Db,
     config: &Config,
     dir: &Path,
     mut report: impl FnMut(&ImportLine),
@@ -196,7 +196,7 @@ pub async fn import_dir(
 }
 
 async fn import_file(
-    pool: &SqlitePool,
+    pool: &Db,
     path: PathBuf,
     limits: IntakeLimits,
     budget: &ImageBudget,

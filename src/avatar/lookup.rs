@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 
 use super::served_filter::ServedFilter;
 use crate::identity::Digest;
@@ -62,7 +62,7 @@ pub struct LookupMetrics {
 }
 
 pub struct PhotoLookup {
-    pool: SqlitePool,
+    pool: Db,
     database: std::path::PathBuf,
     /// The same read without sqlx's thread hops (None if they could not be opened).
     hot: Option<HotReads>,
@@ -87,16 +87,19 @@ impl PhotoLookup {
     /// A lookup positioned at the feed's current head (nothing is remembered yet, so
     /// nothing older can be stale).
     pub async fn new(
-        pool: SqlitePool,
+        pool: Db,
         changes: ChangeWatch,
         database: &std::path::Path,
     ) -> Result<PhotoLookup, sqlx::Error> {
         let token = changes.token();
         let head = feed::head(&pool).await?;
         let readers = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
-        let hot = HotReads::open(database, readers)
-            .inspect_err(|error| tracing::warn!(%error, "hot reads unavailable; using sqlx"))
-            .ok();
+        // PostgreSQL: no file to read.
+        let hot = pool.sqlite_file().and_then(|_| {
+            HotReads::open(database, readers)
+                .inspect_err(|error| tracing::warn!(%error, "hot reads unavailable; using sqlx"))
+                .ok()
+        });
         Ok(PhotoLookup {
             pool,
             database: database.to_path_buf(),
@@ -263,6 +266,16 @@ impl PhotoLookup {
     }
 
     async fn read_served_digests(&self) -> Result<ServedFilter, sqlx::Error> {
+        // Room for half as many again; rebuilt once that many more were added.
+        let sized = |expected: u64| ServedFilter::with_capacity(expected.max(1) * 3 / 2);
+        if self.pool.sqlite_file().is_none() {
+            return photos::each_served_digest(&self.pool, sized, |filter, hex| {
+                if let Ok(digest) = Digest::parse_hex(hex) {
+                    filter.insert_built(&digest);
+                }
+            })
+            .await;
+        }
         let database = self.database.clone();
         tokio::task::spawn_blocking(move || {
             hot_read::each_served_digest(

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 use tokio::sync::Semaphore;
 
 use super::cache::{RenderCache, Rendition, RenditionKey};
@@ -36,7 +36,7 @@ pub const ANIMATED_WORKERS: usize = 1;
 pub const ANIMATED_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Renderer {
-    pool: SqlitePool,
+    pool: Db,
     cache: RenderCache,
     permits: Arc<Semaphore>,
     animated_permits: Arc<Semaphore>,
@@ -54,7 +54,7 @@ enum Lane {
 }
 
 impl Renderer {
-    pub fn new(pool: SqlitePool, cache_bytes: u64, workers: usize) -> Renderer {
+    pub fn new(pool: Db, cache_bytes: u64, workers: usize) -> Renderer {
         Renderer {
             pool,
             cache: RenderCache::new(cache_bytes),

@@ -281,10 +281,12 @@ async fn unconfirmed_address_serves_no_photo() {
     let app = spawn_app().await;
     app.add_photo("dave@example.org", &png(&solid_photo(32, RED)))
         .await;
-    sqlx::query("UPDATE addresses SET confirmed_at = NULL WHERE address = 'dave@example.org'")
-        .execute(&app.operator)
-        .await
-        .unwrap();
+    crate::helpers::execute(
+        &app.operator,
+        "UPDATE addresses SET confirmed_at = NULL WHERE address = 'dave@example.org'",
+        &[],
+    )
+    .await;
     let response = app
         .get(&format!("/avatar/{}?d=404", md5_of("dave@example.org")))
         .await;

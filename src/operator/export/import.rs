@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 
 use super::ExportError;
 use super::format::{Account, Address, Holdings, NO_PASSWORD, Profile};
@@ -45,7 +45,7 @@ impl Written {
 }
 
 pub(super) async fn import_account(
-    pool: &SqlitePool,
+    pool: &Db,
     limits: IntakeLimits,
     account: Account,
     origin: Origin,
@@ -123,7 +123,7 @@ pub(super) async fn import_account(
 }
 
 pub(super) async fn import_operator(
-    pool: &SqlitePool,
+    pool: &Db,
     limits: IntakeLimits,
     holdings: Holdings,
     origin: Origin,

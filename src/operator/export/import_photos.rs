@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
+use crate::store::Db;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest as _, Sha256};
-use sqlx::SqlitePool;
 
 use super::ExportError;
 use super::format::Photo;
@@ -30,7 +30,7 @@ pub(super) enum Ready {
 /// Decodes each photo and either finds it already held by `lookup` (`Some(holder)`; `None`
 /// for an account that does not exist yet) or passes it through the intake.
 pub(super) async fn ready_photos(
-    pool: &SqlitePool,
+    pool: &Db,
     limits: IntakeLimits,
     lookup: Option<Option<i64>>,
     photos: &[Photo],

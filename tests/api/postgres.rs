@@ -1,0 +1,267 @@
+//! Which backend this test binary runs on, and for `api_postgres` the PostgreSQL cluster.
+//!
+//! The suite is built twice from the same files (Cargo.toml): `api` runs on SQLite, as a
+//! default install does; `api_postgres` gives every test's data directory its own database
+//! (`t_<n>`) on one PostgreSQL cluster per test binary. The cluster is started on first use
+//! from the newest `/usr/lib/postgresql/*/bin` in a temporary directory (as the `postgres`
+//! user when the tests run as root: PostgreSQL refuses to run as root), with trust
+//! authentication on loopback and fsync off, and is stopped and deleted when the binary
+//! exits: by an `atexit` handler, and by a watcher process should the binary die without
+//! running it. Without PostgreSQL installed the binary skips with one line, or fails under
+//! `CI`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use sqlx::Connection;
+
+/// Whether this binary is the PostgreSQL run of the suite.
+pub fn is_postgres() -> bool {
+    env!("CARGO_CRATE_NAME") == "api_postgres"
+}
+
+/// For a test that cannot mean anything on PostgreSQL: says why and returns true there.
+pub fn skip_on_postgres(reason: &str) -> bool {
+    if is_postgres() {
+        eprintln!("skipped on PostgreSQL: {reason}");
+    }
+    is_postgres()
+}
+
+/// The `database_url` for the data directory `dir`: empty (its SQLite file) on the SQLite
+/// run; on the PostgreSQL run a database of its own, created the first time `dir` is named,
+/// so the server, the operator's pool and the `cameo` binary all meet in it.
+pub fn database_url_for(dir: &Path) -> String {
+    if !is_postgres() {
+        return String::new();
+    }
+    static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
+    let mut databases = DATABASES.lock().unwrap_or_else(|e| e.into_inner());
+    let databases = databases.get_or_insert_with(HashMap::new);
+    if let Some(url) = databases.get(dir) {
+        return url.clone();
+    }
+    let url = cluster().create_database();
+    databases.insert(dir.to_path_buf(), url.clone());
+    url
+}
+
+/// A running cluster: where it lives and how to reach it.
+struct Cluster {
+    bin: PathBuf,
+    root: PathBuf,
+    port: u16,
+    as_postgres: bool,
+    next_database: AtomicU64,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let Some(bin) = newest_postgres_bin() else {
+            let line =
+                "install postgresql (apt-get install postgresql) to run the PostgreSQL suite";
+            if std::env::var_os("CI").is_some() {
+                panic!("{line}");
+            }
+            // Skips the whole binary: every test of it would need the cluster.
+            eprintln!("{line}");
+            std::process::exit(0);
+        };
+        let cluster = Cluster::start(bin);
+        // SAFETY: registers a plain `extern "C" fn` that only reads a `OnceLock`.
+        unsafe { libc::atexit(stop_cluster_at_exit) };
+        cluster
+    })
+}
+
+extern "C" fn stop_cluster_at_exit() {
+    if let Some(cluster) = CLUSTER.get() {
+        cluster.stop();
+    }
+}
+
+/// The `bin` directory of the newest installed PostgreSQL that has `initdb`.
+fn newest_postgres_bin() -> Option<PathBuf> {
+    let versions = std::fs::read_dir("/usr/lib/postgresql").ok()?;
+    versions
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .max_by_key(|(version, _)| *version)
+        .map(|(_, bin)| bin)
+}
+
+impl Cluster {
+    fn start(bin: PathBuf) -> Cluster {
+        let root = tempfile::Builder::new()
+            .prefix("cameo-pg-")
+            .tempdir()
+            .expect("temp dir for PostgreSQL")
+            .keep();
+        // SAFETY: geteuid has no preconditions.
+        let as_postgres = unsafe { libc::geteuid() } == 0;
+        if as_postgres {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&root)
+                .status()
+                .expect("chown runs");
+            assert!(status.success(), "chown of {} failed", root.display());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let cluster = Cluster {
+            bin,
+            root,
+            port,
+            as_postgres,
+            next_database: AtomicU64::new(0),
+        };
+        let data = cluster.root.join("data");
+        cluster.run(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-A".as_ref(),
+                "trust".as_ref(),
+                "-U".as_ref(),
+                "postgres".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--no-sync".as_ref(),
+            ],
+        );
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+            cluster.root.display()
+        );
+        let log = cluster.root.join("postgres.log");
+        cluster.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "-w".as_ref(),
+                "start".as_ref(),
+            ],
+        );
+        cluster.watch_for_exit();
+        cluster
+    }
+
+    /// Runs a PostgreSQL program (as `postgres` when we are root), output to the log.
+    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) {
+        let path = self.bin.join(program);
+        let mut command = if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&path);
+            command
+        } else {
+            Command::new(&path)
+        };
+        let output = command
+            .args(args)
+            .current_dir(&self.root)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{program} cannot run: {e}"));
+        assert!(
+            output.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// A process that outlives this one only to stop the cluster and delete it, should this
+    /// binary die without running its `atexit` handler (a signal, an abort).
+    // Never waited for: it is meant to outlive this process.
+    #[allow(clippy::zombie_processes)]
+    fn watch_for_exit(&self) {
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.2; done; \
+             {stop} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {root}",
+            pid = std::process::id(),
+            stop = self.pg_ctl_as_user(),
+            data = self.root.join("data").display(),
+            root = self.root.display(),
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the cluster's watcher starts");
+    }
+
+    fn pg_ctl_as_user(&self) -> String {
+        let pg_ctl = self.bin.join("pg_ctl");
+        if self.as_postgres {
+            format!("runuser -u postgres -- {}", pg_ctl.display())
+        } else {
+            pg_ctl.display().to_string()
+        }
+    }
+
+    fn stop(&self) {
+        let data = self.root.join("data");
+        let _ = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "{} -D {} -m immediate -w stop",
+                    self.pg_ctl_as_user(),
+                    data.display()
+                ),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+
+    /// Creates a fresh, empty database and returns its URL.
+    fn create_database(&self) -> String {
+        let n = self.next_database.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t_{n}");
+        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        // On a thread of its own: callers may be inside a runtime, or not.
+        let statement = format!("CREATE DATABASE {name}");
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut connection = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("the test cluster answers");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut connection)
+                    .await
+                    .expect("CREATE DATABASE");
+            });
+        })
+        .join()
+        .expect("database created");
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
