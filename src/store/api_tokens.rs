@@ -84,10 +84,8 @@ pub async fn create(db: &Db, user_id: i64, name: &str) -> Result<(TokenRow, Stri
     let name = check_name(name)?;
     let plaintext = format!("{TOKEN_PREFIX}{}", random_token());
     let now = now();
-    // One write transaction under the account's lock: two concurrent creations cannot both
-    // pass the count.
+    // One write transaction: two concurrent creations cannot both pass the count.
     let mut tx = db.begin_write().await?;
-    tx.lock_account(user_id).await?;
     let row: Option<TokenRow> = on_tx!(tx, conn => {
         sqlx::query("DELETE FROM api_tokens WHERE revoked_at <= $1")
             .bind(now - REVOKED_KEPT_SECS)

@@ -87,6 +87,9 @@ use crate::config::Database;
 use crate::error::AppError;
 use changes::ChangeWatch;
 
+/// The PostgreSQL advisory lock key every write transaction holds ("cameo" in ASCII).
+const WRITE_LOCK: i64 = 0x63_61_6d_65_6f;
+
 /// Which database a [`Db`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -163,11 +166,24 @@ impl Db {
     /// Starts a write transaction. On SQLite `BEGIN IMMEDIATE` takes the write lock up front,
     /// so concurrent writers wait for each other (busy_timeout) instead of failing with
     /// SQLITE_BUSY when a read transaction tries to upgrade after another writer committed.
-    /// PostgreSQL locks rows as it goes. Committing it notes the write.
+    ///
+    /// On PostgreSQL the transaction first takes one transaction-scoped advisory lock
+    /// ([`WRITE_LOCK`]), so write transactions run one at a time there too: the store's
+    /// read-then-write steps (is the address taken? how many photos does the account hold?)
+    /// were written for SQLite's single writer and stay correct unchanged. Single-statement
+    /// writes (upserts, counters) do not take it and run concurrently. Committing notes the
+    /// write.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         let inner = match &self.pool {
             Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+            Pool::Postgres(pool) => {
+                let mut transaction = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *transaction)
+                    .await?;
+                TxInner::Postgres(transaction)
+            }
         };
         Ok(Tx {
             inner,
@@ -212,26 +228,6 @@ pub enum TxInner {
 impl Tx {
     pub fn inner_mut(&mut self) -> &mut TxInner {
         &mut self.inner
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self.inner {
-            TxInner::Sqlite(_) => Backend::Sqlite,
-            TxInner::Postgres(_) => Backend::Postgres,
-        }
-    }
-
-    /// Serialises this transaction with every other one that locks the same account, for a
-    /// count checked before an insert (photos, API tokens per account). SQLite's
-    /// `BEGIN IMMEDIATE` already holds the one write lock; PostgreSQL locks the user's row.
-    pub async fn lock_account(&mut self, user_id: i64) -> Result<(), sqlx::Error> {
-        if let TxInner::Postgres(transaction) = &mut self.inner {
-            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-                .bind(user_id)
-                .execute(&mut **transaction)
-                .await?;
-        }
-        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

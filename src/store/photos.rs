@@ -90,9 +90,8 @@ pub struct OwnedPhoto {
 }
 
 /// Stores an uploaded photo for an account, unless it already holds `max_photos`: the count
-/// is checked inside the same transaction as the insert, under the account's write lock
-/// ([`Tx::lock_account`]), so parallel
-/// uploads cannot both take the last slot (12 at once took an account to 13 of 10).
+/// is checked inside the same write transaction as the insert ([`Db::begin_write`]), so
+/// parallel uploads cannot both take the last slot (12 at once took an account to 13 of 10).
 /// `None` when the account is full.
 pub async fn insert_owned(
     db: &Db,
@@ -101,7 +100,6 @@ pub async fn insert_owned(
     max_photos: u32,
 ) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    tx.lock_account(user_id).await?;
     let now = super::now();
     let id = on_tx!(tx, conn => {
         let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE user_id = $1")
