@@ -26,9 +26,16 @@ pub fn is_postgres() -> bool {
 /// For a test that cannot mean anything on PostgreSQL: says why and returns true there.
 pub fn skip_on_postgres(reason: &str) -> bool {
     if is_postgres() {
-        eprintln!("skipped on PostgreSQL: {reason}");
+        say(&format!("skipped on PostgreSQL: {reason}"));
     }
     is_postgres()
+}
+
+/// A line on the real stderr: libtest captures `eprintln!` of passing tests (and all of it
+/// when the binary exits early), and these lines are meant to be seen.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The `database_url` for the data directory `dir`: empty (its SQLite file) on the SQLite
@@ -69,7 +76,7 @@ fn cluster() -> &'static Cluster {
                 panic!("{line}");
             }
             // Skips the whole binary: every test of it would need the cluster.
-            eprintln!("{line}");
+            say(line);
             std::process::exit(0);
         };
         let cluster = Cluster::start(bin);
