@@ -32,4 +32,5 @@ mod purge;
 mod routes;
 mod security_headers;
 mod smtp;
+mod store_rules;
 mod ui_chromium;
