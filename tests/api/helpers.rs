@@ -149,6 +149,12 @@ pub async fn stored_photo_of(db: &Db, address: &str) -> Vec<u8> {
     .expect("the address has a photo")
 }
 
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        crate::postgres::drop_database_for(&self.config.data_dir);
+    }
+}
+
 impl TestApp {
     pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
         self.client

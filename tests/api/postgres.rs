@@ -2,13 +2,13 @@
 //!
 //! The suite is built twice from the same files (Cargo.toml): `api` runs on SQLite, as a
 //! default install does; `api_postgres` gives every test's data directory its own database
-//! (`t_<n>`) on one PostgreSQL cluster per test binary. The cluster is started on first use
-//! from the newest `/usr/lib/postgresql/*/bin` in a temporary directory (as the `postgres`
-//! user when the tests run as root: PostgreSQL refuses to run as root), with trust
-//! authentication on loopback and fsync off, and is stopped and deleted when the binary
-//! exits: by an `atexit` handler, and by a watcher process should the binary die without
-//! running it. Without PostgreSQL installed the binary skips with one line, or fails under
-//! `CI`.
+//! (`t_<n>`, dropped when its `TestApp` is) on one PostgreSQL cluster per test binary. The
+//! cluster is started on first use from the newest `/usr/lib/postgresql/*/bin` in a temporary
+//! directory (as the `postgres` user when the tests run as root: PostgreSQL refuses to run as
+//! root), with trust authentication on loopback and fsync off. An `atexit` handler stops it
+//! when the binary exits; a watcher process stops it too should the binary die without
+//! running the handler, and deletes its directory once the binary is gone. Without
+//! PostgreSQL installed the binary skips with one line, or fails under `CI`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,6 @@ pub fn database_url_for(dir: &Path) -> String {
     if !is_postgres() {
         return String::new();
     }
-    static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
     let mut databases = DATABASES.lock().unwrap_or_else(|e| e.into_inner());
     let databases = databases.get_or_insert_with(HashMap::new);
     if let Some(url) = databases.get(dir) {
@@ -56,9 +55,33 @@ pub fn database_url_for(dir: &Path) -> String {
     url
 }
 
+/// Drops the database of `dir` once its test is done (a `TestApp` is dropped), so the
+/// cluster holds only the databases of running tests: each is a copy of `template1`, and
+/// ~190 of them took 2 GB of a shared disk.
+pub fn drop_database_for(dir: &Path) {
+    if !is_postgres() {
+        return;
+    }
+    let url = DATABASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+        .and_then(|databases| databases.remove(dir));
+    if let (Some(url), Some(cluster)) = (url, CLUSTER.get()) {
+        let name = url.rsplit('/').next().unwrap_or_default();
+        // FORCE: the test's server may still hold connections.
+        cluster.admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+}
+
+/// The database of each data directory named so far.
+static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
+
 /// A running cluster: where it lives and how to reach it.
 struct Cluster {
     bin: PathBuf,
+    /// The major version (`/usr/lib/postgresql/VERSION/bin`).
+    version: u32,
     root: PathBuf,
     port: u16,
     as_postgres: bool,
@@ -69,7 +92,7 @@ static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 
 fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
-        let Some(bin) = newest_postgres_bin() else {
+        let Some((version, bin)) = newest_postgres_bin() else {
             let line =
                 "install postgresql (apt-get install postgresql) to run the PostgreSQL suite";
             if std::env::var_os("CI").is_some() {
@@ -79,7 +102,7 @@ fn cluster() -> &'static Cluster {
             say(line);
             std::process::exit(0);
         };
-        let cluster = Cluster::start(bin);
+        let cluster = Cluster::start(version, bin);
         // SAFETY: registers a plain `extern "C" fn` that only reads a `OnceLock`.
         unsafe { libc::atexit(stop_cluster_at_exit) };
         cluster
@@ -93,7 +116,7 @@ extern "C" fn stop_cluster_at_exit() {
 }
 
 /// The `bin` directory of the newest installed PostgreSQL that has `initdb`.
-fn newest_postgres_bin() -> Option<PathBuf> {
+fn newest_postgres_bin() -> Option<(u32, PathBuf)> {
     let versions = std::fs::read_dir("/usr/lib/postgresql").ok()?;
     versions
         .filter_map(|entry| {
@@ -103,11 +126,10 @@ fn newest_postgres_bin() -> Option<PathBuf> {
             bin.join("initdb").exists().then_some((version, bin))
         })
         .max_by_key(|(version, _)| *version)
-        .map(|(_, bin)| bin)
 }
 
 impl Cluster {
-    fn start(bin: PathBuf) -> Cluster {
+    fn start(version: u32, bin: PathBuf) -> Cluster {
         let root = tempfile::Builder::new()
             .prefix("cameo-pg-")
             .tempdir()
@@ -129,6 +151,7 @@ impl Cluster {
             .port();
         let cluster = Cluster {
             bin,
+            version,
             root,
             port,
             as_postgres,
@@ -151,7 +174,8 @@ impl Cluster {
         );
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
+             -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=64MB",
             cluster.root.display()
         );
         let log = cluster.root.join("postgres.log");
@@ -242,16 +266,29 @@ impl Cluster {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        let _ = std::fs::remove_dir_all(&self.root);
+        // The directory is left to the watcher, which deletes it once this process is gone:
+        // deleting a few hundred megabytes here would hold up the end of `cargo test`.
     }
 
     /// Creates a fresh, empty database and returns its URL.
     fn create_database(&self) -> String {
         let n = self.next_database.fetch_add(1, Ordering::SeqCst);
         let name = format!("t_{n}");
+        // FILE_COPY (PostgreSQL 15+) copies template1's files instead of writing all of
+        // them into the WAL as well.
+        let strategy = if self.version >= 15 {
+            " STRATEGY = FILE_COPY"
+        } else {
+            ""
+        };
+        self.admin(format!("CREATE DATABASE {name}{strategy}"));
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Runs one statement as the superuser, on a thread of its own: callers may be inside a
+    /// runtime, or not.
+    fn admin(&self, statement: String) {
         let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
-        // On a thread of its own: callers may be inside a runtime, or not.
-        let statement = format!("CREATE DATABASE {name}");
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -261,14 +298,13 @@ impl Cluster {
                 let mut connection = sqlx::PgConnection::connect(&admin)
                     .await
                     .expect("the test cluster answers");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
                     .execute(&mut connection)
                     .await
-                    .expect("CREATE DATABASE");
+                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
             });
         })
         .join()
-        .expect("database created");
-        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+        .expect("the statement ran");
     }
 }
