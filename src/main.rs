@@ -87,6 +87,7 @@ enum Command {
     ///
     /// Uses SQLite's VACUUM INTO (one read transaction), checks the copy with PRAGMA
     /// integrity_check and prints its size and counts. FILE must not exist unless --force.
+    /// SQLite only: with PostgreSQL (database_url) use pg_dump.
     Backup {
         /// Where to write the copy.
         file: PathBuf,
@@ -99,7 +100,7 @@ enum Command {
     /// FILE is checked before anything changes: an intact SQLite database with Cameo's tables
     /// and no schema newer than this cameo. Refuses while another process (a running server)
     /// has the database open. The current database is kept as cameo.db.before-restore-TIME
-    /// in the data directory; the restored one is then migrated.
+    /// in the data directory; the restored one is then migrated. SQLite only.
     Restore {
         /// The backup to restore.
         file: PathBuf,

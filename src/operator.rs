@@ -2,8 +2,9 @@
 //! `token create|list|revoke`; in [`backup`], `backup` and `restore`; in [`export`] (with
 //! [`ivatar_xml`] for libravatar.org's files), `export` and `import-export`.
 //!
-//! These work on the database directly, so they are safe to run against a live server:
-//! SQLite serialises the writes and the server notices them at once (`store::changes`).
+//! These work on the database directly, so they are safe to run against a live server: the
+//! store serialises write transactions, and the server notices the writes at once on SQLite
+//! and within its poll interval on PostgreSQL (`store::changes`).
 //! Every file goes through the same intake as an upload; one bad file in an import is
 //! reported and skipped, never fatal.
 
