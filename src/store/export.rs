@@ -97,9 +97,11 @@ impl Snapshot {
 
     /// Every account, oldest first.
     pub async fn accounts(&mut self) -> Result<Vec<AccountRow>, sqlx::Error> {
-        on_tx!(self.tx, conn => sqlx::query_as("SELECT id, email, password_hash, created_at FROM users ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await)
+        on_tx!(self.tx, conn => sqlx::query_as(
+            "SELECT id, email, password_hash, created_at FROM users ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await)
     }
 
     /// The photos of an account (`Some(id)`) or of the operator (`None`), oldest first.

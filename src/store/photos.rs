@@ -59,11 +59,13 @@ impl PhotoRefRow {
 
 /// The stored original's bytes, if the photo (still) exists at that version.
 pub async fn photo_data(db: &Db, id: i64, version: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    on_pool!(db, pool => sqlx::query_scalar("SELECT data FROM photos WHERE id = $1 AND version = $2")
-        .bind(id)
-        .bind(version)
-        .fetch_optional(pool)
-        .await)
+    on_pool!(db, pool => sqlx::query_scalar(
+        "SELECT data FROM photos WHERE id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Deletes operator photos (no owning account) that no address points at any more.

@@ -64,10 +64,12 @@ struct PublicRow {
 
 /// The account's profile, or the empty private default when it never saved one.
 pub async fn load(db: &Db, user_id: i64) -> Result<Profile, sqlx::Error> {
-    let row: Option<ProfileRow> = on_pool!(db, pool => sqlx::query_as("SELECT public, display_name, about, links FROM profiles WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await)?;
+    let row: Option<ProfileRow> = on_pool!(db, pool => sqlx::query_as(
+        "SELECT public, display_name, about, links FROM profiles WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await)?;
     Ok(row.map_or_else(Profile::default, |row| Profile {
         public: row.public,
         display_name: row.display_name,

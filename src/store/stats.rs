@@ -11,7 +11,7 @@ pub struct StoredCounts {
     pub unconfirmed_addresses: i64,
 }
 
-/// One round trip through the pool: a connection can be had and SQLite answers.
+/// One round trip through the pool: a connection can be had and the database answers.
 pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
     on_pool!(db, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
 }
@@ -20,12 +20,12 @@ pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
 /// `photos` walks its smallest index, not the rows with their image blobs.
 pub async fn counts(db: &Db) -> Result<StoredCounts, sqlx::Error> {
     let (photos, confirmed_addresses, unconfirmed_addresses): (i64, i64, i64) = on_pool!(db, pool => sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM photos),
-                (SELECT COUNT(*) FROM addresses WHERE confirmed_at IS NOT NULL),
-                (SELECT COUNT(*) FROM addresses WHERE confirmed_at IS NULL)",
-    )
-    .fetch_one(pool)
-    .await)?;
+            "SELECT (SELECT COUNT(*) FROM photos),
+                    (SELECT COUNT(*) FROM addresses WHERE confirmed_at IS NOT NULL),
+                    (SELECT COUNT(*) FROM addresses WHERE confirmed_at IS NULL)",
+        )
+        .fetch_one(pool)
+        .await)?;
     Ok(StoredCounts {
         photos,
         confirmed_addresses,
