@@ -69,8 +69,9 @@ pub fn drop_database_for(dir: &Path) {
         .and_then(|databases| databases.remove(dir));
     if let (Some(url), Some(cluster)) = (url, CLUSTER.get()) {
         let name = url.rsplit('/').next().unwrap_or_default();
-        // FORCE: the test's server may still hold connections.
-        cluster.admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        // FORCE: the test's server may still hold connections. In the background: the next
+        // test need not wait for the files to go.
+        drop(cluster.admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
     }
 }
 
@@ -281,13 +282,15 @@ impl Cluster {
         } else {
             ""
         };
-        self.admin(format!("CREATE DATABASE {name}{strategy}"));
+        self.admin(format!("CREATE DATABASE {name}{strategy}"))
+            .join()
+            .expect("the database was created");
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
-    /// Runs one statement as the superuser, on a thread of its own: callers may be inside a
-    /// runtime, or not.
-    fn admin(&self, statement: String) {
+    /// Runs one statement as the superuser, on a thread of its own (callers may be inside a
+    /// runtime, or not); join the thread to wait for it.
+    fn admin(&self, statement: String) -> std::thread::JoinHandle<()> {
         let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -304,7 +307,5 @@ impl Cluster {
                     .unwrap_or_else(|e| panic!("{statement}: {e}"));
             });
         })
-        .join()
-        .expect("the statement ran");
     }
 }
