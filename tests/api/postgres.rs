@@ -2,10 +2,11 @@
 //!
 //! The suite is built twice from the same files (Cargo.toml): `api` runs on SQLite, as a
 //! default install does; `api_postgres` gives every test's data directory its own database
-//! (`t_<n>`, dropped when its `TestApp` is) on one PostgreSQL cluster per test binary. The
-//! cluster is started on first use from the newest `/usr/lib/postgresql/*/bin` in a temporary
-//! directory (as the `postgres` user when the tests run as root: PostgreSQL refuses to run as
-//! root), with trust authentication on loopback and fsync off. An `atexit` handler stops it
+//! (`t_<n>`, a copy of one migrated template, dropped when its `TestApp` is) on one
+//! PostgreSQL cluster per test binary. The cluster is started on first use from the newest
+//! `/usr/lib/postgresql/*/bin` in a temporary directory (as the `postgres` user when the
+//! tests run as root: PostgreSQL refuses to run as root), with trust authentication on
+//! loopback and fsync off. An `atexit` handler stops it
 //! when the binary exits; a watcher process stops it too should the binary die without
 //! running the handler, and deletes its directory once the binary is gone. Without
 //! PostgreSQL installed the binary skips with one line, or fails under `CI`.
@@ -74,6 +75,9 @@ pub fn drop_database_for(dir: &Path) {
         drop(cluster.admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
     }
 }
+
+/// The migrated database every test's database is a copy of.
+const TEMPLATE: &str = "cameo_template";
 
 /// The database of each data directory named so far.
 static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
@@ -194,7 +198,33 @@ impl Cluster {
             ],
         );
         cluster.watch_for_exit();
+        cluster.prepare_template();
         cluster
+    }
+
+    /// Creates `cameo_template`, migrated by the store itself, which every test's database
+    /// is copied from: each test's server then finds its migrations applied (same checksums)
+    /// instead of running them. Its pool is closed again, as a template must have no
+    /// connections while it is copied.
+    fn prepare_template(&self) {
+        self.admin(format!("CREATE DATABASE {TEMPLATE}"))
+            .join()
+            .expect("the template was created");
+        let url = format!("postgres://postgres@127.0.0.1:{}/{TEMPLATE}", self.port);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let db = cameo::store::open_postgres(&url)
+                    .await
+                    .expect("the template migrates");
+                db.close().await;
+            });
+        })
+        .join()
+        .expect("the template was migrated");
     }
 
     /// Runs a PostgreSQL program (as `postgres` when we are root), output to the log.
@@ -275,16 +305,18 @@ impl Cluster {
     fn create_database(&self) -> String {
         let n = self.next_database.fetch_add(1, Ordering::SeqCst);
         let name = format!("t_{n}");
-        // FILE_COPY (PostgreSQL 15+) copies template1's files instead of writing all of
+        // FILE_COPY (PostgreSQL 15+) copies the template's files instead of writing all of
         // them into the WAL as well.
         let strategy = if self.version >= 15 {
             " STRATEGY = FILE_COPY"
         } else {
             ""
         };
-        self.admin(format!("CREATE DATABASE {name}{strategy}"))
-            .join()
-            .expect("the database was created");
+        self.admin(format!(
+            "CREATE DATABASE {name} TEMPLATE {TEMPLATE}{strategy}"
+        ))
+        .join()
+        .expect("the database was created");
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
