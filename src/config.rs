@@ -56,11 +56,23 @@ pub enum LogFormat {
     Json,
 }
 
+/// The database the store opens, read from `database_url`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
 /// The effective, validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where the store lives: empty for `cameo.db` in `data_dir`, a `sqlite://` path, or a
+    /// `postgres://` URL (may hold a password: a secret). See [`Config::database`].
+    pub database_url: String,
     /// Public URL of this server, without a trailing slash.
     pub base_url: String,
     /// Email domains this server serves (used by federation checks and address rules).
@@ -157,9 +169,26 @@ impl Config {
         value
     }
 
-    /// The SQLite file inside the data directory.
+    /// The SQLite file: `cameo.db` in the data directory unless `database_url` names
+    /// another `sqlite://` file. (With PostgreSQL there is no file; SQLite-only tools such
+    /// as `cameo backup` refuse to run, see [`Config::database`].)
     pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("cameo.db")
+        match self.database() {
+            Database::Sqlite(path) => path,
+            Database::Postgres(_) => self.data_dir.join("cameo.db"),
+        }
+    }
+
+    /// Which database the store opens.
+    pub fn database(&self) -> Database {
+        if let Some(url) = self.database_url.strip_prefix("sqlite://") {
+            let path = url.split('?').next().unwrap_or_default();
+            Database::Sqlite(PathBuf::from(path))
+        } else if self.database_url.is_empty() {
+            Database::Sqlite(self.data_dir.join("cameo.db"))
+        } else {
+            Database::Postgres(self.database_url.clone())
+        }
     }
 
     /// A configuration for tests and tools: every default, with the given data directory and
@@ -185,6 +214,7 @@ impl Config {
         Ok(Config {
             bind,
             data_dir: layers.parse("data_dir", |v| Ok(PathBuf::from(v)))?,
+            database_url: layers.parse("database_url", parse_database_url)?,
             base_url,
             domains: layers.parse("domains", parse_domain_list)?,
             max_size: layers.parse("max_size", |v| parse_int_in(v, 1, 2048))? as u32,
@@ -338,6 +368,10 @@ impl Config {
         let entries = [
             ("bind", quoted(&self.bind.to_string())),
             ("data_dir", quoted(&self.data_dir.display().to_string())),
+            (
+                "database_url",
+                quoted(&redact_url_password(&self.database_url)),
+            ),
             ("base_url", quoted(&self.base_url)),
             ("domains", list(self.domains.clone())),
             ("max_size", self.max_size.to_string()),
@@ -493,6 +527,11 @@ const KEYS: &[Key] = &[
         name: "data_dir",
         allowed: "a directory path",
         default: "./data",
+    },
+    Key {
+        name: "database_url",
+        allowed: "empty (cameo.db in data_dir), sqlite://PATH or postgres://USER@HOST/DB",
+        default: "",
     },
     Key {
         name: "base_url",
@@ -855,7 +894,8 @@ impl Layers {
                 ),
                 Origin::Default => format!("default of `{name}`"),
             };
-            let shown: String = text.chars().take(60).collect();
+            // URLs may carry a password (smtp_url, database_url): never echo it.
+            let shown: String = redact_url_password(&text).chars().take(60).collect();
             let detail = if detail.is_empty() {
                 String::new()
             } else {
@@ -930,6 +970,24 @@ fn parse_bool(text: &str) -> Result<bool, String> {
         "true" | "yes" | "on" | "1" => Ok(true),
         "false" | "no" | "off" | "0" => Ok(false),
         _ => Err(String::new()),
+    }
+}
+
+/// Empty, `sqlite://PATH` or `postgres://…` (`postgresql://` too); any other scheme is
+/// refused here rather than when the server first opens the store.
+fn parse_database_url(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        return Ok(text.to_string());
+    }
+    match text.strip_prefix("sqlite://") {
+        Some(path) if !path.split('?').next().unwrap_or_default().is_empty() => {
+            Ok(text.to_string())
+        }
+        Some(_) => Err("sqlite:// needs a file path, e.g. sqlite:///var/lib/cameo/cameo.db".into()),
+        None => Err(format!(
+            "unsupported scheme in {:?}: Cameo stores its data in SQLite or PostgreSQL",
+            redact_url_password(text)
+        )),
     }
 }
 
@@ -1138,5 +1196,27 @@ mod tests {
         );
         assert!(parse_base_url("ftp://a.example").is_err());
         assert!(parse_base_url("https://").is_err());
+    }
+
+    #[test]
+    fn database_url_picks_the_backend_and_refuses_other_schemes() {
+        let config =
+            |url: &str| Config::from_layers(&layers_with("", &[("database_url", url)], &[]));
+        assert_eq!(
+            config("").unwrap().database(),
+            Database::Sqlite(PathBuf::from("./data/cameo.db"))
+        );
+        assert_eq!(
+            config("sqlite:///srv/cameo.db").unwrap().database(),
+            Database::Sqlite(PathBuf::from("/srv/cameo.db"))
+        );
+        assert_eq!(
+            config("postgres://cameo@db/cameo").unwrap().database(),
+            Database::Postgres("postgres://cameo@db/cameo".into())
+        );
+        let refused = config("mysql://root:pw@db/cameo").unwrap_err().to_string();
+        assert!(refused.contains("SQLite or PostgreSQL"), "{refused}");
+        assert!(!refused.contains("pw@"), "{refused}");
+        assert!(config("sqlite://").is_err());
     }
 }

@@ -8,8 +8,8 @@
 //! - [`imaging`]: pure image work: intake of untrusted uploads, resizing and encoding.
 //! - [`defaults`]: generated images for misses (every `d=` style, drawn in code).
 //! - [`photo_store`]: originals' bytes in the database or in an S3-compatible bucket.
-//! - [`store`]: SQLite via sqlx, the only place SQL lives; [`store::changes`] notices writes
-//!   from other processes.
+//! - [`store`]: SQLite or PostgreSQL via sqlx behind one [`store::Db`], the only place SQL
+//!   lives; [`store::changes`] notices writes from other processes.
 //! - [`operator`]: what the CLI's commands do: `add`, `remove`, `list`, `import`, `token`,
 //!   `backup`/`restore` and `export`/`import-export`.
 //! - [`outbound`]: bounded, SSRF-safe outbound HTTP (Gravatar proxy, federation probes).
@@ -23,6 +23,7 @@
 //! - [`observe`]: request ids, the access log, `/healthz` and `/readyz`.
 //! - [`metrics`]: Prometheus series and `/metrics`.
 //! - [`passwords`]: the one bounded queue every argon2 hash and verification goes through.
+//! - [`secrets`]: argon2id hashes, random tokens and their stored SHA-256, shared by all.
 //! - [`route_table`]: every route and its methods in one list; HEAD wherever GET, 405 with
 //!   `Allow` for other methods.
 //!
@@ -48,6 +49,7 @@ pub mod passwords;
 pub mod photo_store;
 pub mod purge;
 pub mod route_table;
+pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -57,18 +59,17 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, web as routes};
-use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::changes::ChangeWatch;
+use crate::store::Db;
 
 /// A bound, migrated server, not yet running.
 pub struct Application {
     port: u16,
     server: Server,
-    pool: SqlitePool,
+    pool: Db,
 }
 
 impl Application {
@@ -84,9 +85,8 @@ impl Application {
         }
         let port = bound.port();
 
-        let database = config.database_path();
-        let pool = store::open(&database).await?;
-        let changes = ChangeWatch::open(&database);
+        let pool = store::connect(&config.database()).await?;
+        let changes = pool.change_watch();
         let config = Arc::new(config);
         let state = AppState::new(config.clone(), pool.clone(), changes).await?;
         let state = routes::Data::new(state);
@@ -117,6 +117,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The store this server uses (a handle sharing its pool).
+    pub fn db(&self) -> &Db {
+        &self.pool
     }
 
     /// Runs until SIGINT/SIGTERM (in-flight requests finish), then checkpoints the WAL so

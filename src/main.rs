@@ -87,6 +87,7 @@ enum Command {
     ///
     /// Uses SQLite's VACUUM INTO (one read transaction), checks the copy with PRAGMA
     /// integrity_check and prints its size and counts. FILE must not exist unless --force.
+    /// SQLite only: with PostgreSQL (database_url) use pg_dump.
     Backup {
         /// Where to write the copy.
         file: PathBuf,
@@ -99,7 +100,7 @@ enum Command {
     /// FILE is checked before anything changes: an intact SQLite database with Cameo's tables
     /// and no schema newer than this cameo. Refuses while another process (a running server)
     /// has the database open. The current database is kept as cameo.db.before-restore-TIME
-    /// in the data directory; the restored one is then migrated.
+    /// in the data directory; the restored one is then migrated. SQLite only.
     Restore {
         /// The backup to restore.
         file: PathBuf,
@@ -274,6 +275,12 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Restore { file } = command {
+        if let cameo::config::Database::Postgres(_) = config.database() {
+            return Err(format!(
+                "restore: {}",
+                operator::backup::BackupError::NotSqlite
+            ));
+        }
         // Before opening the pool: that would create or migrate the database being replaced.
         let report = operator::backup::restore(&config.database_path(), &file)
             .await
@@ -284,7 +291,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         println!("restored {}: {}", file.display(), report.summary);
         return Ok(ExitCode::SUCCESS);
     }
-    let pool = cameo::store::open(&config.database_path())
+    let pool = cameo::store::connect(&config.database())
         .await
         .map_err(|e| e.to_string())?;
     let code = match command {
@@ -354,7 +361,7 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import(pool: &sqlx::SqlitePool, config: &Config, dir: &Path) -> Result<ExitCode, String> {
+async fn import(pool: &cameo::store::Db, config: &Config, dir: &Path) -> Result<ExitCode, String> {
     let summary = operator::import_dir(pool, config, dir, |line| println!("{line}"))
         .await
         .map_err(|e| e.to_string())?;
@@ -367,7 +374,7 @@ async fn import(pool: &sqlx::SqlitePool, config: &Config, dir: &Path) -> Result<
 }
 
 async fn import_export(
-    pool: &sqlx::SqlitePool,
+    pool: &cameo::store::Db,
     config: &Config,
     file: &Path,
 ) -> Result<ExitCode, String> {
@@ -382,7 +389,7 @@ async fn import_export(
     })
 }
 
-async fn token(pool: &sqlx::SqlitePool, command: TokenCommand) -> Result<ExitCode, String> {
+async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCode, String> {
     match command {
         TokenCommand::Create { account, name } => {
             let (row, plaintext) = operator::tokens::create(pool, &account, &name)

@@ -277,7 +277,7 @@ pub fn metrics_access(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, offered)| offered.trim());
     match offered {
-        Some(offered) if crate::web::auth::constant_time_eq(offered, token) => Ok(()),
+        Some(offered) if crate::secrets::constant_time_eq(offered, token) => Ok(()),
         _ => Err(TOKEN_NEEDED),
     }
 }

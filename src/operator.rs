@@ -2,8 +2,9 @@
 //! `token create|list|revoke`; in [`backup`], `backup` and `restore`; in [`export`] (with
 //! [`ivatar_xml`] for libravatar.org's files), `export` and `import-export`.
 //!
-//! These work on the database directly, so they are safe to run against a live server:
-//! SQLite serialises the writes and the server notices them at once (`store::changes`).
+//! These work on the database directly, so they are safe to run against a live server: the
+//! store serialises write transactions, and the server notices the writes at once on SQLite
+//! and within its poll interval on PostgreSQL (`store::changes`).
 //! Every file goes through the same intake as an upload; one bad file in an import is
 //! reported and skipped, never fatal.
 
@@ -16,8 +17,8 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::store::Db;
 use futures_util::StreamExt;
-use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::error::AppError;
@@ -82,7 +83,7 @@ fn read_bounded(path: &Path, limits: IntakeLimits) -> Result<Vec<u8>, OperatorEr
 
 /// Gives `address` the photo in `photo_path`: a new confirmed address, or a replaced photo.
 pub async fn add(
-    pool: &SqlitePool,
+    pool: &Db,
     config: &Config,
     address: &str,
     photo_path: &Path,
@@ -116,7 +117,7 @@ pub fn command_budget(config: &Config) -> ImageBudget {
 }
 
 async fn set_photo_from_bytes(
-    pool: &SqlitePool,
+    pool: &Db,
     identity: &Identity,
     bytes: Vec<u8>,
     intake: &Intake,
@@ -134,12 +135,12 @@ async fn set_photo_from_bytes(
     Ok(addresses::set_confirmed_photo(pool, identity, &photo).await?)
 }
 
-pub async fn remove(pool: &SqlitePool, address: &str) -> Result<bool, OperatorError> {
+pub async fn remove(pool: &Db, address: &str) -> Result<bool, OperatorError> {
     let identity = Identity::parse(address)?;
     Ok(addresses::remove(pool, &identity).await?)
 }
 
-pub async fn list(pool: &SqlitePool) -> Result<Vec<AddressListing>, OperatorError> {
+pub async fn list(pool: &Db) -> Result<Vec<AddressListing>, OperatorError> {
     Ok(addresses::list(pool).await?)
 }
 
@@ -181,7 +182,7 @@ impl fmt::Display for ImportSummary {
 /// Imports every `ADDRESS.(jpg|jpeg|png|gif|webp)` in `dir`, in name order, decoding several
 /// files at once; `report` sees one line per file as soon as it (and all before it) is done.
 pub async fn import_dir(
-    pool: &SqlitePool,
+    pool: &Db,
     config: &Config,
     dir: &Path,
     mut report: impl FnMut(&ImportLine),
@@ -215,7 +216,7 @@ pub async fn import_dir(
     Ok(summary)
 }
 
-async fn import_file(pool: &SqlitePool, path: PathBuf, intake: &Intake) -> ImportLine {
+async fn import_file(pool: &Db, path: PathBuf, intake: &Intake) -> ImportLine {
     let file_name = path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),

@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 use crate::metrics::{Counter, Exposition, Kind};
-use crate::web::auth::{hash_password, verify_password};
+use crate::secrets::{hash_password, verify_password};
 
 /// Seconds a refused client is told to wait: a queue this short drains in well under that.
 const RETRY_AFTER_SECS: u64 = 2;

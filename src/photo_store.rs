@@ -160,7 +160,7 @@ pub fn collect_periodically(state: std::sync::Weak<crate::state::AppState>) {
 /// Deletes the bucket's objects older than `grace` that no photo row names.
 pub async fn collect_unreferenced(
     bucket: &PhotoBucket,
-    pool: &sqlx::SqlitePool,
+    pool: &crate::store::Db,
     grace: Duration,
 ) -> Result<GarbageReport, BucketError> {
     bucket

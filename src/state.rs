@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use actix_web::http::header::HeaderValue;
-use sqlx::SqlitePool;
 
 use crate::api::lookup::LookupCache;
 use crate::avatar::lookup::PhotoLookup;
@@ -20,11 +19,12 @@ use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::passwords::{PasswordQueue, queue_shape};
 use crate::photo_store::PhotoBucket;
+use crate::store::Db;
 use crate::store::changes::ChangeWatch;
 
 pub struct AppState {
     pub config: Arc<Config>,
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub rules: RequestRules,
     pub lookup: PhotoLookup,
     pub renderer: Renderer,
@@ -52,7 +52,7 @@ pub struct AppState {
 impl AppState {
     pub async fn new(
         config: Arc<Config>,
-        pool: SqlitePool,
+        pool: Db,
         changes: ChangeWatch,
     ) -> Result<AppState, AppError> {
         let outbound = Outbound::new(config.gravatar_timeout, config.allow_private_probe)

@@ -22,8 +22,8 @@ use actix_web::{HttpMessage, ResponseError, web};
 use super::error::ApiError;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::Db;
 use crate::store::{api_tokens, throttles};
-use sqlx::SqlitePool;
 
 const WINDOW: Duration = Duration::from_secs(3600);
 /// Longest `Authorization` value looked at.
@@ -61,7 +61,7 @@ impl Quota {
 /// Counts one request for `key` against `limit` per hour in the shared throttles table:
 /// `Ok` with what is left, or `Err` with the exhausted quota.
 pub async fn spend_quota(
-    pool: &SqlitePool,
+    pool: &Db,
     key: &str,
     limit: u32,
 ) -> Result<Result<Quota, Quota>, AppError> {
@@ -69,7 +69,7 @@ pub async fn spend_quota(
 }
 
 async fn spend_quota_at(
-    pool: &SqlitePool,
+    pool: &Db,
     key: &str,
     limit: u32,
     now: i64,

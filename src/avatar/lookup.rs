@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 
 use super::served_index::{IndexBuilder, Known, ServedIndex};
 use crate::identity::Digest;
@@ -53,7 +53,7 @@ pub struct LookupMetrics {
 }
 
 pub struct PhotoLookup {
-    pool: SqlitePool,
+    pool: Db,
     database: std::path::PathBuf,
     /// The same read without sqlx's thread hops (None if they could not be opened).
     hot: Option<HotReads>,
@@ -79,16 +79,19 @@ impl PhotoLookup {
     /// A lookup positioned at the feed's current head (nothing is held yet, so nothing
     /// older can be stale).
     pub async fn new(
-        pool: SqlitePool,
+        pool: Db,
         changes: ChangeWatch,
         database: &std::path::Path,
     ) -> Result<PhotoLookup, sqlx::Error> {
         let token = changes.token();
         let head = feed::head(&pool).await?;
         let readers = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
-        let hot = HotReads::open(database, readers)
-            .inspect_err(|error| tracing::warn!(%error, "hot reads unavailable; using sqlx"))
-            .ok();
+        // PostgreSQL: no file to read.
+        let hot = pool.sqlite_file().and_then(|_| {
+            HotReads::open(database, readers)
+                .inspect_err(|error| tracing::warn!(%error, "hot reads unavailable; using sqlx"))
+                .ok()
+        });
         Ok(PhotoLookup {
             pool,
             database: database.to_path_buf(),
@@ -260,7 +263,8 @@ impl PhotoLookup {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
             .unwrap_or_default();
-        // Digests of several addresses: the database says which one wins.
+        // Digests of several addresses: the database says which one wins. (PostgreSQL's
+        // stream names each digest once, the winner; only SQLite's scan reports these.)
         let database = self.database.clone();
         let shared = tokio::task::spawn_blocking(move || {
             let mut digests = Vec::new();
@@ -281,6 +285,19 @@ impl PhotoLookup {
     }
 
     async fn read_served_answers(&self) -> Result<(ServedIndex, Vec<String>), sqlx::Error> {
+        if self.pool.sqlite_file().is_none() {
+            let builder = photos::each_served_answer(
+                &self.pool,
+                |expected| IndexBuilder::with_capacity(expected as usize),
+                |builder, hex, photo| {
+                    if let Ok(digest) = Digest::parse_hex(hex) {
+                        builder.push(&digest, photo);
+                    }
+                },
+            )
+            .await?;
+            return Ok(builder.finish());
+        }
         let database = self.database.clone();
         tokio::task::spawn_blocking(move || {
             hot_read::each_served_answer(

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 use tokio::sync::Semaphore;
 
 use super::cache::{Doorkeeper, RenderCache, Rendition, RenditionKey};
@@ -36,7 +36,7 @@ pub const ANIMATED_WORKERS: usize = 1;
 pub const ANIMATED_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Renderer {
-    pool: SqlitePool,
+    pool: Db,
     /// Where originals' bytes live when not in their rows.
     bucket: Option<PhotoBucket>,
     cache: RenderCache,
@@ -59,7 +59,7 @@ enum Lane {
 
 impl Renderer {
     pub fn new(
-        pool: SqlitePool,
+        pool: Db,
         bucket: Option<PhotoBucket>,
         cache_bytes: u64,
         workers: usize,

@@ -16,15 +16,16 @@
 //! Between that check and the swap a server could still start; stop it for the restore.
 //!
 //! The SQL (`VACUUM INTO`, the checks, the counts) is in [`crate::store::backup`]; this module
-//! decides what the answers mean and moves the files.
+//! decides what the answers mean and moves the files. Both are SQLite-only: with PostgreSQL
+//! they refuse ([`BackupError::NotSqlite`]) and point at `pg_dump`, which does this job there
+//! (consistent, online) better than a copy through Cameo could.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-
-use crate::store::backup::{DatabaseFile, RowCounts, count_rows, known_migrations, vacuum_into};
+use crate::store::Db;
+use crate::store::backup::{DatabaseFile, RowCounts, count_rows_of, known_migrations, vacuum_into};
 use crate::store::file_modes::create_private;
 
 /// The tables a database must have to be taken for Cameo's.
@@ -68,6 +69,12 @@ pub enum BackupError {
         "the database {0} is in use (is `cameo serve` running?); stop the server, then restore"
     )]
     InUse(String),
+    #[error(
+        "cameo backup and restore copy an SQLite file, and this Cameo stores its data in \
+         PostgreSQL: back it up with pg_dump (and restore with pg_restore), or move accounts \
+         with cameo export / cameo import-export"
+    )]
+    NotSqlite,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("{0}")]
@@ -141,11 +148,10 @@ fn file_error(path: &Path, error: impl fmt::Display) -> BackupError {
 }
 
 /// Writes a consistent copy of the database behind `pool` to `target`.
-pub async fn backup(
-    pool: &SqlitePool,
-    target: &Path,
-    force: bool,
-) -> Result<DatabaseSummary, BackupError> {
+pub async fn backup(db: &Db, target: &Path, force: bool) -> Result<DatabaseSummary, BackupError> {
+    let Some(pool) = db.sqlite() else {
+        return Err(BackupError::NotSqlite);
+    };
     let target = std::path::absolute(target).map_err(|e| file_error(target, e))?;
     match std::fs::metadata(&target) {
         Ok(meta) if meta.is_dir() => return Err(file_error(&target, "is a directory")),
@@ -225,7 +231,7 @@ pub async fn restore(database: &Path, source: &Path) -> Result<RestoreReport, Ba
     staging.keep();
 
     let pool = crate::store::open(database).await?;
-    let mut summary = DatabaseSummary::counted(count_rows(&pool).await?);
+    let mut summary = DatabaseSummary::counted(count_rows_of(&pool).await?);
     crate::store::checkpoint(&pool).await?;
     pool.close().await;
     summary.bytes = std::fs::metadata(database).map_or(0, |m| m.len());

@@ -2,7 +2,7 @@
 //! account, straight on the database (safe against a live server, like the rest of
 //! [`crate::operator`]). The web page `/account/tokens` is the account holder's own way.
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 
 use super::OperatorError;
 use crate::identity::Identity;
@@ -10,7 +10,7 @@ use crate::store::api_tokens::{self, TokenListing, TokenRow, utc_text};
 use crate::store::users;
 
 /// The id of the account whose login is `email`, or why there is none.
-async fn account_id(pool: &SqlitePool, email: &str) -> Result<i64, OperatorError> {
+async fn account_id(pool: &Db, email: &str) -> Result<i64, OperatorError> {
     let unknown = || OperatorError::UnknownAccount(email.trim().to_string());
     let identity = Identity::parse(email).map_err(|_| unknown())?;
     let Identity::Email(normalised) = identity else {
@@ -24,7 +24,7 @@ async fn account_id(pool: &SqlitePool, email: &str) -> Result<i64, OperatorError
 
 /// Makes a token named `name` for the account `email`: its row and the plaintext.
 pub async fn create(
-    pool: &SqlitePool,
+    pool: &Db,
     email: &str,
     name: &str,
 ) -> Result<(TokenRow, String), OperatorError> {
@@ -33,10 +33,7 @@ pub async fn create(
 }
 
 /// Every token (revoked ones too), or only the account `email`'s.
-pub async fn list(
-    pool: &SqlitePool,
-    email: Option<&str>,
-) -> Result<Vec<TokenListing>, OperatorError> {
+pub async fn list(pool: &Db, email: Option<&str>) -> Result<Vec<TokenListing>, OperatorError> {
     let user_id = match email {
         Some(email) => Some(account_id(pool, email).await?),
         None => None,
@@ -45,7 +42,7 @@ pub async fn list(
 }
 
 /// Revokes any account's live token `id`; `false` if there is no such live token.
-pub async fn revoke(pool: &SqlitePool, id: i64) -> Result<bool, OperatorError> {
+pub async fn revoke(pool: &Db, id: i64) -> Result<bool, OperatorError> {
     Ok(api_tokens::revoke(pool, id, None).await?)
 }
 

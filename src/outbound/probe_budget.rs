@@ -5,8 +5,8 @@
 //! (`outbound_probe_limit`), counted in the database before any connection is made, so the
 //! budget holds across nodes and a parallel burst cannot slip past it.
 
+use crate::store::Db;
 use actix_web::HttpRequest;
-use sqlx::SqlitePool;
 
 use crate::config::Config;
 use crate::error::AppError;
@@ -18,20 +18,12 @@ pub const SCOPE: &str = "outbound_probe";
 pub const WINDOW_SECS: i64 = 3600;
 
 /// Spends one probe of the asking client's budget; `Throttled` (429 + Retry-After) past it.
-pub async fn spend(
-    pool: &SqlitePool,
-    config: &Config,
-    request: &HttpRequest,
-) -> Result<(), AppError> {
+pub async fn spend(pool: &Db, config: &Config, request: &HttpRequest) -> Result<(), AppError> {
     spend_for(pool, config, &crate::client::limit_key_of(request, config)).await
 }
 
 /// [`spend`] for a client key already worked out (`client::limit_key_of`).
-pub async fn spend_for(
-    pool: &SqlitePool,
-    config: &Config,
-    client_key: &str,
-) -> Result<(), AppError> {
+pub async fn spend_for(pool: &Db, config: &Config, client_key: &str) -> Result<(), AppError> {
     let verdict = throttles::hit(
         pool,
         SCOPE,

@@ -7,11 +7,10 @@
 //! of `last_used_at` at most once a minute, so a busy token does not cost a write per request.
 
 use serde::Serialize;
-use sqlx::SqlitePool;
 
-use super::{begin_write, now};
+use super::{Db, now};
 use crate::error::AppError;
-use crate::web::auth::{random_token, token_hash};
+use crate::secrets::{random_token, token_hash};
 
 /// What every token starts with, so a leaked one is recognisable (secret scanners, logs).
 pub const TOKEN_PREFIX: &str = "cameo_";
@@ -81,128 +80,127 @@ pub fn check_name(name: &str) -> Result<String, AppError> {
 
 /// Makes a token for `user_id` named `name`: its row and the plaintext, which exists only
 /// in the return value. Refused (400, with a reason) for a bad name or a 21st live token.
-pub async fn create(
-    pool: &SqlitePool,
-    user_id: i64,
-    name: &str,
-) -> Result<(TokenRow, String), AppError> {
+pub async fn create(db: &Db, user_id: i64, name: &str) -> Result<(TokenRow, String), AppError> {
     let name = check_name(name)?;
     let plaintext = format!("{TOKEN_PREFIX}{}", random_token());
     let now = now();
     // One write transaction: two concurrent creations cannot both pass the count.
-    let mut tx = begin_write(pool).await?;
-    sqlx::query("DELETE FROM api_tokens WHERE revoked_at <= ?")
-        .bind(now - REVOKED_KEPT_SECS)
-        .execute(&mut *tx)
+    let mut tx = db.begin_write().await?;
+    let row: Option<TokenRow> = on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM api_tokens WHERE revoked_at <= $1")
+            .bind(now - REVOKED_KEPT_SECS)
+            .execute(&mut *conn)
+            .await?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *conn)
         .await?;
-    let live: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL",
-    )
-    .bind(user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if live >= MAX_LIVE_TOKENS {
+        if live >= MAX_LIVE_TOKENS {
+            None
+        } else {
+            Some(
+                sqlx::query_as(
+                    "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     RETURNING id, user_id, name, prefix, created_at, last_used_at, revoked_at",
+                )
+                .bind(user_id)
+                .bind(&name)
+                .bind(token_hash(&plaintext))
+                .bind(&plaintext[..SHOWN_PREFIX_CHARS])
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?,
+            )
+        }
+    });
+    let Some(row) = row else {
         return Err(AppError::Invalid(
             "too_many_tokens",
             format!("An account can have at most {MAX_LIVE_TOKENS} tokens; revoke one first."),
         ));
-    }
-    let row: TokenRow = sqlx::query_as(
-        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at)
-         VALUES (?, ?, ?, ?, ?)
-         RETURNING id, user_id, name, prefix, created_at, last_used_at, revoked_at",
-    )
-    .bind(user_id)
-    .bind(&name)
-    .bind(token_hash(&plaintext))
-    .bind(&plaintext[..SHOWN_PREFIX_CHARS])
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    };
     tx.commit().await?;
     Ok((row, plaintext))
 }
 
 /// The account's live tokens, newest first.
-pub async fn list_for_user(pool: &SqlitePool, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn list_for_user(db: &Db, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query_as(
         "SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at
-         FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL
+         FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL
          ORDER BY created_at DESC, id DESC",
     )
     .bind(user_id)
     .fetch_all(pool)
-    .await
+    .await)
 }
 
 /// Every token, revoked ones included, with its owner; only `user_id`'s when given.
-pub async fn list_all(
-    pool: &SqlitePool,
-    user_id: Option<i64>,
-) -> Result<Vec<TokenListing>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn list_all(db: &Db, user_id: Option<i64>) -> Result<Vec<TokenListing>, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query_as(
         "SELECT t.id, u.email AS account, t.name, t.prefix, t.created_at, t.last_used_at,
                 t.revoked_at
          FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE ?1 IS NULL OR t.user_id = ?1
+         WHERE $1 IS NULL OR t.user_id = $1
          ORDER BY u.email, t.id",
     )
     .bind(user_id)
     .fetch_all(pool)
-    .await
+    .await)
 }
 
 /// Revokes live token `id`: only if `owner` holds it, or any token when `owner` is `None`
 /// (the operator). `false` when there is no such live token (for this owner).
-pub async fn revoke(pool: &SqlitePool, id: i64, owner: Option<i64>) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE api_tokens SET revoked_at = ?1
-         WHERE id = ?2 AND revoked_at IS NULL AND (?3 IS NULL OR user_id = ?3)",
+pub async fn revoke(db: &Db, id: i64, owner: Option<i64>) -> Result<bool, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1
+         WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR user_id = $3)",
     )
     .bind(now())
     .bind(id)
     .bind(owner)
     .execute(pool)
-    .await?;
-    Ok(result.rows_affected() > 0)
+    .await
+    .map(|done| done.rows_affected() > 0))
 }
 
 /// The live (not revoked) token whose plaintext is `token`, if any; records its use.
-pub async fn authenticate(
-    pool: &SqlitePool,
-    token: &str,
-) -> Result<Option<AuthenticatedToken>, sqlx::Error> {
-    authenticate_at(pool, token, now()).await
+pub async fn authenticate(db: &Db, token: &str) -> Result<Option<AuthenticatedToken>, sqlx::Error> {
+    authenticate_at(db, token, now()).await
 }
 
 async fn authenticate_at(
-    pool: &SqlitePool,
+    db: &Db,
     token: &str,
     now: i64,
 ) -> Result<Option<AuthenticatedToken>, sqlx::Error> {
     // Looked up by hash: the time taken says nothing about how close a guess was.
-    let found: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+    let found: Option<(i64, i64, Option<i64>)> = on_pool!(db, pool => sqlx::query_as(
         "SELECT id, user_id, last_used_at FROM api_tokens
-         WHERE token_hash = ? AND revoked_at IS NULL",
+         WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(token_hash(token))
     .fetch_optional(pool)
-    .await?;
+    .await)?;
     let Some((id, user_id, last_used_at)) = found else {
         return Ok(None);
     };
     if use_is_worth_recording(last_used_at, now) {
         // Conditional, so concurrent requests of one token write once. Bookkeeping only: a
         // failed write (a busy database) must not refuse a valid token.
-        let recorded = sqlx::query(
-            "UPDATE api_tokens SET last_used_at = ?1
-             WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - ?3)",
+        let recorded = on_pool!(db, pool => sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $1 - $3)",
         )
         .bind(now)
         .bind(id)
         .bind(LAST_USED_RESOLUTION_SECS)
         .execute(pool)
-        .await;
+        .await
+        .map(|_| ()));
         if let Err(error) = recorded {
             tracing::warn!(token_id = id, %error, "could not record an API token's use");
         }
@@ -240,7 +238,7 @@ mod tests {
     use super::*;
 
     struct Fixture {
-        pool: SqlitePool,
+        pool: Db,
         _dir: tempfile::TempDir,
     }
 
@@ -252,19 +250,19 @@ mod tests {
         Fixture { pool, _dir: dir }
     }
 
-    async fn account(pool: &SqlitePool, email: &str) -> i64 {
-        crate::store::users::create(pool, email, "not a real hash")
+    async fn account(db: &Db, email: &str) -> i64 {
+        crate::store::users::create(db, email, "not a real hash")
             .await
             .unwrap()
             .unwrap()
     }
 
-    async fn stored_last_used(pool: &SqlitePool, id: i64) -> Option<i64> {
-        sqlx::query_scalar("SELECT last_used_at FROM api_tokens WHERE id = ?")
+    async fn stored_last_used(db: &Db, id: i64) -> Option<i64> {
+        on_pool!(db, pool => sqlx::query_scalar("SELECT last_used_at FROM api_tokens WHERE id = $1")
             .bind(id)
             .fetch_one(pool)
-            .await
-            .unwrap()
+            .await)
+        .unwrap()
     }
 
     #[test]
@@ -303,7 +301,7 @@ mod tests {
         assert_eq!((row.name.as_str(), row.user_id), ("ci", user));
         assert_eq!(row.prefix, plaintext[..12]);
         let stored: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
-            .fetch_one(&f.pool)
+            .fetch_one(f.pool.sqlite().unwrap())
             .await
             .unwrap();
         assert_eq!(stored, token_hash(&plaintext));

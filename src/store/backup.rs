@@ -1,4 +1,4 @@
-//! The database file as a whole, for `cameo backup` and `cameo restore`
+//! The SQLite database file as a whole, for `cameo backup` and `cameo restore`
 //! ([`crate::operator::backup`]): a consistent copy (`VACUUM INTO`), and the checks made on a
 //! copy before it is trusted: integrity, Cameo's tables, the applied migrations, the counts.
 //!
@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, SqlitePool};
+
+use super::Db;
 
 /// How many photos, addresses and accounts a database holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,17 +45,27 @@ pub async fn vacuum_into(pool: &SqlitePool, target: &str) -> Result<(), sqlx::Er
         .map(|_| ())
 }
 
+/// The counts of the database behind `db`, whichever backend it is.
+pub async fn count_rows_of(db: &Db) -> Result<RowCounts, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query_as(COUNT_ROWS).fetch_one(pool).await).map(
+        |(photos, addresses, accounts)| RowCounts {
+            photos,
+            addresses,
+            accounts,
+        },
+    )
+}
+
+const COUNT_ROWS: &str = "SELECT (SELECT COUNT(*) FROM photos), (SELECT COUNT(*) FROM addresses),
+        (SELECT COUNT(*) FROM users)";
+
 /// The counts, in one statement so they agree with each other.
 pub async fn count_rows<'e, E>(executor: E) -> Result<RowCounts, sqlx::Error>
 where
     E: sqlx::SqliteExecutor<'e>,
 {
-    let (photos, addresses, accounts): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM photos), (SELECT COUNT(*) FROM addresses),
-                (SELECT COUNT(*) FROM users)",
-    )
-    .fetch_one(executor)
-    .await?;
+    let (photos, addresses, accounts): (i64, i64, i64) =
+        sqlx::query_as(COUNT_ROWS).fetch_one(executor).await?;
     Ok(RowCounts {
         photos,
         addresses,
@@ -63,7 +75,7 @@ where
 
 /// The migrations this binary knows, as (version, checksum).
 pub fn known_migrations() -> Vec<(i64, Vec<u8>)> {
-    sqlx::migrate!("./migrations")
+    sqlx::migrate!("./migrations/sqlite")
         .iter()
         .map(|m| (m.version, m.checksum.to_vec()))
         .collect()
@@ -145,7 +157,9 @@ mod tests {
             .unwrap()
             .unwrap();
         let copy = dir.path().join("copy.db");
-        vacuum_into(&pool, copy.to_str().unwrap()).await.unwrap();
+        vacuum_into(pool.sqlite().unwrap(), copy.to_str().unwrap())
+            .await
+            .unwrap();
 
         let mut file = DatabaseFile::open(&copy, Duration::from_secs(1))
             .await

@@ -11,32 +11,86 @@
 //! A torn read can only look like a change, which costs one cache flush, never a stale answer.
 //! If the file cannot be read, every call reports a change, so the caches are bypassed rather
 //! than trusted.
+//!
+//! PostgreSQL has no file to watch and no cheap "anyone committed?" question, so its flavour
+//! ([`ChangeWatch::commits`]) answers from two counters: this process's committed writes
+//! through the store (so its own writes are served new at once), and a clock that ticks every
+//! [`POLL_INTERVAL`], as often as the lookup's background follower runs, so writes of other
+//! processes and nodes are read from the feed within that interval.
 
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Size of one copy of the WAL-index header.
 const HEADER_LEN: usize = 48;
+/// How stale another process's write may be served on PostgreSQL: the follower's period.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Tells whether anyone may have committed since a token was last read.
+#[derive(Debug)]
+pub enum ChangeWatch {
+    /// SQLite: the WAL index, moved by every commit of every process.
+    Wal(WalWatch),
+    /// PostgreSQL: this process's writes plus a periodic tick.
+    Commits {
+        writes: Arc<AtomicU64>,
+        started: Instant,
+    },
+}
+
+impl ChangeWatch {
+    /// Watches the WAL index of the SQLite file `database` (its `-shm` file must exist: a
+    /// WAL connection is open).
+    pub fn open(database: &Path) -> ChangeWatch {
+        ChangeWatch::Wal(WalWatch::open(database))
+    }
+
+    /// Counts `writes` (bumped at each commit through the store) and the ticks of
+    /// [`POLL_INTERVAL`].
+    pub fn commits(writes: Arc<AtomicU64>) -> ChangeWatch {
+        ChangeWatch::Commits {
+            writes,
+            started: Instant::now(),
+        }
+    }
+
+    /// A token that changes whenever a transaction commits (on PostgreSQL: one of this
+    /// process's, or a poll is due). Equal tokens mean nothing needs to be read.
+    pub fn token(&self) -> u64 {
+        match self {
+            ChangeWatch::Wal(watch) => watch.token(),
+            ChangeWatch::Commits { writes, started } => {
+                let ticks = started.elapsed().as_millis() / POLL_INTERVAL.as_millis();
+                // Both only grow, so their sum moves whenever either does.
+                writes
+                    .load(Ordering::SeqCst)
+                    .wrapping_add(u64::try_from(ticks).unwrap_or(u64::MAX))
+            }
+        }
+    }
+}
 
 /// Watches the database's WAL index for commits by any process.
 #[derive(Debug)]
-pub struct ChangeWatch {
+pub struct WalWatch {
     shm: Option<File>,
     shm_path: PathBuf,
     /// Counts failed reads so that each one yields a token never seen before.
     failures: AtomicU64,
 }
 
-impl ChangeWatch {
+impl WalWatch {
     /// `database` is the SQLite file; its `-shm` file must exist (a WAL connection is open).
-    pub fn open(database: &Path) -> ChangeWatch {
+    pub fn open(database: &Path) -> WalWatch {
         let mut shm_path = database.as_os_str().to_owned();
         shm_path.push("-shm");
         let shm_path = PathBuf::from(shm_path);
-        ChangeWatch {
+        WalWatch {
             shm: File::open(&shm_path).ok(),
             shm_path,
             failures: AtomicU64::new(0),
@@ -85,13 +139,25 @@ mod tests {
 
         let operator = crate::store::open(&path).await.unwrap();
         sqlx::query("INSERT INTO addresses (kind, address, created_at, updated_at) VALUES ('email', 'a@b.c', 0, 0)")
-            .execute(&operator)
+            .execute(operator.sqlite().unwrap())
             .await
             .unwrap();
         let after = watch.token();
         assert_ne!(before, after);
         assert_eq!(after, watch.token());
         drop(server);
+    }
+
+    #[test]
+    fn a_commit_through_the_store_or_a_due_poll_changes_the_commit_token() {
+        let writes = Arc::new(AtomicU64::new(0));
+        let watch = ChangeWatch::commits(writes.clone());
+        let before = watch.token();
+        writes.fetch_add(1, Ordering::SeqCst);
+        assert_ne!(before, watch.token());
+        let after = watch.token();
+        std::thread::sleep(POLL_INTERVAL);
+        assert_ne!(after, watch.token(), "a poll is due");
     }
 
     #[test]

@@ -8,9 +8,8 @@
 //! that already went through the intake. The rules (what conflicts, what is skipped) are the
 //! caller's; these are the statements.
 
-use sqlx::{Sqlite, SqlitePool, Transaction};
-
 use super::profiles::{Profile, ProfileLink};
+use super::{Db, Tx};
 use crate::identity::Identity;
 use crate::imaging::PreparedPhoto;
 
@@ -86,49 +85,51 @@ pub struct NewAddress<'a> {
 
 /// The database as of one instant, read for an export.
 pub struct Snapshot {
-    tx: Transaction<'static, Sqlite>,
+    tx: Tx,
 }
 
 impl Snapshot {
-    pub async fn begin(pool: &SqlitePool) -> Result<Snapshot, sqlx::Error> {
+    pub async fn begin(db: &Db) -> Result<Snapshot, sqlx::Error> {
         Ok(Snapshot {
-            tx: pool.begin().await?,
+            tx: db.begin_read().await?,
         })
     }
 
     /// Every account, oldest first.
     pub async fn accounts(&mut self) -> Result<Vec<AccountRow>, sqlx::Error> {
-        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users ORDER BY id")
-            .fetch_all(&mut *self.tx)
-            .await
+        on_tx!(self.tx, conn => sqlx::query_as(
+            "SELECT id, email, password_hash, created_at FROM users ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await)
     }
 
     /// The photos of an account (`Some(id)`) or of the operator (`None`), oldest first.
     pub async fn photos(&mut self, holder: Option<i64>) -> Result<Vec<PhotoRow>, sqlx::Error> {
-        sqlx::query_as(
+        on_tx!(self.tx, conn => sqlx::query_as(
             "SELECT format, side, content_digest, source_digest, created_at, data FROM photos
-             WHERE user_id IS ? ORDER BY id",
+             WHERE user_id IS NOT DISTINCT FROM $1 ORDER BY id",
         )
         .bind(holder)
-        .fetch_all(&mut *self.tx)
-        .await
+        .fetch_all(&mut *conn)
+        .await)
     }
 
     /// The addresses of an account (`Some(id)`) or of the operator (`None`), by address.
     pub async fn addresses(&mut self, holder: Option<i64>) -> Result<Vec<AddressRow>, sqlx::Error> {
-        sqlx::query_as(
+        on_tx!(self.tx, conn => sqlx::query_as(
             "SELECT a.kind, a.address, a.confirmed_at, a.created_at,
                     p.content_digest AS photo_digest
              FROM addresses a LEFT JOIN photos p ON p.id = a.photo_id
-             WHERE a.user_id IS ? ORDER BY a.address",
+             WHERE a.user_id IS NOT DISTINCT FROM $1 ORDER BY a.address",
         )
         .bind(holder)
-        .fetch_all(&mut *self.tx)
-        .await
+        .fetch_all(&mut *conn)
+        .await)
     }
 
     pub async fn profile(&mut self, user_id: i64) -> Result<Option<ProfileRow>, sqlx::Error> {
-        profile(&mut *self.tx, user_id).await
+        profile(&mut self.tx, user_id).await
     }
 
     /// Ends the read transaction; nothing was written.
@@ -138,35 +139,40 @@ impl Snapshot {
 }
 
 /// The id of the account that logs in as `email`.
-pub async fn account_id(pool: &SqlitePool, email: &str) -> Result<Option<i64>, sqlx::Error> {
-    account_id_in(pool, email).await
+pub async fn account_id(db: &Db, email: &str) -> Result<Option<i64>, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query_scalar(ACCOUNT_ID).bind(email).fetch_optional(pool).await)
 }
 
 /// A photo of `holder` (`None`: the operator) with this content or upload digest.
 pub async fn find_photo(
-    pool: &SqlitePool,
+    db: &Db,
     holder: Option<i64>,
     content_digest: &str,
     source_digest: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    find_photo_in(pool, holder, content_digest, source_digest).await
+    on_pool!(db, pool => sqlx::query_scalar(FIND_PHOTO)
+        .bind(holder)
+        .bind(content_digest)
+        .bind(source_digest)
+        .fetch_optional(pool)
+        .await)
 }
 
 /// One account's (or the operator's) writes, committed together or not at all.
 pub struct ImportTransaction {
-    tx: Transaction<'static, Sqlite>,
+    tx: Tx,
 }
 
 impl ImportTransaction {
-    /// Takes the write lock up front ([`super::begin_write`]).
-    pub async fn begin(pool: &SqlitePool) -> Result<ImportTransaction, sqlx::Error> {
+    /// A write transaction ([`Db::begin_write`]).
+    pub async fn begin(db: &Db) -> Result<ImportTransaction, sqlx::Error> {
         Ok(ImportTransaction {
-            tx: super::begin_write(pool).await?,
+            tx: db.begin_write().await?,
         })
     }
 
     pub async fn account_id(&mut self, email: &str) -> Result<Option<i64>, sqlx::Error> {
-        account_id_in(&mut *self.tx, email).await
+        account_id_in(&mut self.tx, email).await
     }
 
     /// Creates an account with the given (already hashed) password and creation time.
@@ -177,16 +183,16 @@ impl ImportTransaction {
         created_at: i64,
         now: i64,
     ) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
+        on_tx!(self.tx, conn => sqlx::query_scalar(
             "INSERT INTO users (email, password_hash, created_at, updated_at)
-             VALUES (?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(email)
         .bind(password_hash)
         .bind(created_at)
         .bind(now)
-        .fetch_one(&mut *self.tx)
-        .await
+        .fetch_one(&mut *conn)
+        .await)
     }
 
     pub async fn find_photo(
@@ -195,7 +201,7 @@ impl ImportTransaction {
         content_digest: &str,
         source_digest: &str,
     ) -> Result<Option<i64>, sqlx::Error> {
-        find_photo_in(&mut *self.tx, holder, content_digest, source_digest).await
+        find_photo_in(&mut self.tx, holder, content_digest, source_digest).await
     }
 
     /// Stores a photo that went through the intake; returns its id.
@@ -206,10 +212,10 @@ impl ImportTransaction {
         created_at: i64,
         now: i64,
     ) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
+        on_tx!(self.tx, conn => sqlx::query_scalar(
             "INSERT INTO photos (format, data, side, content_digest, source_digest,
                                  user_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(photo.format.name())
         .bind(&photo.data)
@@ -219,18 +225,18 @@ impl ImportTransaction {
         .bind(holder)
         .bind(created_at)
         .bind(now)
-        .fetch_one(&mut *self.tx)
-        .await
+        .fetch_one(&mut *conn)
+        .await)
     }
 
     /// The row of `address` (normalised), whoever holds it.
     pub async fn address(&mut self, address: &str) -> Result<Option<HeldAddress>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT id, user_id, photo_id, confirmed_at FROM addresses WHERE address = ?",
+        on_tx!(self.tx, conn => sqlx::query_as(
+            "SELECT id, user_id, photo_id, confirmed_at FROM addresses WHERE address = $1",
         )
         .bind(address)
-        .fetch_optional(&mut *self.tx)
-        .await
+        .fetch_optional(&mut *conn)
+        .await)
     }
 
     pub async fn update_address(
@@ -238,27 +244,27 @@ impl ImportTransaction {
         id: i64,
         update: AddressUpdate,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE addresses SET user_id = ?, photo_id = ?, confirmed_at = ?, updated_at = ?
-             WHERE id = ?",
+        on_tx!(self.tx, conn => sqlx::query(
+            "UPDATE addresses SET user_id = $1, photo_id = $2, confirmed_at = $3, updated_at = $4
+             WHERE id = $5",
         )
         .bind(update.holder)
         .bind(update.photo_id)
         .bind(update.confirmed_at)
         .bind(update.updated_at)
         .bind(id)
-        .execute(&mut *self.tx)
+        .execute(&mut *conn)
         .await
-        .map(|_| ())
+        .map(|_| ()))
     }
 
     /// Inserts an address with its digests.
     pub async fn insert_address(&mut self, address: NewAddress<'_>) -> Result<(), sqlx::Error> {
         let identity = address.identity;
-        let address_id: i64 = sqlx::query_scalar(
+        let address_id: i64 = on_tx!(self.tx, conn => sqlx::query_scalar(
             "INSERT INTO addresses (kind, address, user_id, photo_id, confirmed_at, created_at,
                                     updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(identity.kind())
         .bind(identity.as_str())
@@ -267,26 +273,27 @@ impl ImportTransaction {
         .bind(address.confirmed_at)
         .bind(address.created_at)
         .bind(address.updated_at)
-        .fetch_one(&mut *self.tx)
-        .await?;
+        .fetch_one(&mut *conn)
+        .await)?;
         // The same digests, and the same `exact` rule, as `store::addresses` writes.
         for (index, digest) in identity.digests().iter().enumerate() {
             let exact = matches!(identity, Identity::Email(_)) || index == 0;
-            sqlx::query(
-                "INSERT OR IGNORE INTO address_digests (digest, address_id, exact)
-                 VALUES (?, ?, ?)",
+            on_tx!(self.tx, conn => sqlx::query(
+                "INSERT INTO address_digests (digest, address_id, exact)
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )
             .bind(digest.to_hex())
             .bind(address_id)
             .bind(exact)
-            .execute(&mut *self.tx)
-            .await?;
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
         }
         Ok(())
     }
 
     pub async fn profile(&mut self, user_id: i64) -> Result<Option<ProfileRow>, sqlx::Error> {
-        profile(&mut *self.tx, user_id).await
+        profile(&mut self.tx, user_id).await
     }
 
     /// Stores a profile (already validated) for an account that has none.
@@ -297,9 +304,9 @@ impl ImportTransaction {
     ) -> Result<(), sqlx::Error> {
         let links =
             serde_json::to_string(&profile.links).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sqlx::query(
+        on_tx!(self.tx, conn => sqlx::query(
             "INSERT INTO profiles (user_id, public, display_name, about, links, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(user_id)
         .bind(profile.public)
@@ -307,14 +314,14 @@ impl ImportTransaction {
         .bind(&profile.about)
         .bind(links)
         .bind(super::now())
-        .execute(&mut *self.tx)
+        .execute(&mut *conn)
         .await
-        .map(|_| ())
+        .map(|_| ()))
     }
 
     /// Removes the operator's photos no address shows ([`super::photos::delete_unreferenced`]).
     pub async fn delete_unreferenced_photos(&mut self) -> Result<u64, sqlx::Error> {
-        super::photos::delete_unreferenced(&mut *self.tx).await
+        super::photos::delete_unreferenced(&mut self.tx).await
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
@@ -326,42 +333,37 @@ impl ImportTransaction {
     }
 }
 
-async fn account_id_in<'e, E: sqlx::SqliteExecutor<'e>>(
-    executor: E,
-    email: &str,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
-        .bind(email)
-        .fetch_optional(executor)
-        .await
+const ACCOUNT_ID: &str = "SELECT id FROM users WHERE email = $1";
+
+const FIND_PHOTO: &str = "SELECT id FROM photos
+     WHERE user_id IS NOT DISTINCT FROM $1 AND (content_digest = $2 OR source_digest = $3)
+     ORDER BY id LIMIT 1";
+
+async fn account_id_in(tx: &mut Tx, email: &str) -> Result<Option<i64>, sqlx::Error> {
+    on_tx!(tx, conn => sqlx::query_scalar(ACCOUNT_ID).bind(email).fetch_optional(conn).await)
 }
 
-async fn find_photo_in<'e, E: sqlx::SqliteExecutor<'e>>(
-    executor: E,
+async fn find_photo_in(
+    tx: &mut Tx,
     holder: Option<i64>,
     content_digest: &str,
     source_digest: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT id FROM photos WHERE user_id IS ? AND (content_digest = ? OR source_digest = ?)
-         ORDER BY id LIMIT 1",
-    )
-    .bind(holder)
-    .bind(content_digest)
-    .bind(source_digest)
-    .fetch_optional(executor)
-    .await
+    on_tx!(tx, conn => sqlx::query_scalar(FIND_PHOTO)
+        .bind(holder)
+        .bind(content_digest)
+        .bind(source_digest)
+        .fetch_optional(conn)
+        .await)
 }
 
-async fn profile<'e, E: sqlx::SqliteExecutor<'e>>(
-    executor: E,
-    user_id: i64,
-) -> Result<Option<ProfileRow>, sqlx::Error> {
-    let row: Option<(bool, String, String, String)> =
-        sqlx::query_as("SELECT public, display_name, about, links FROM profiles WHERE user_id = ?")
-            .bind(user_id)
-            .fetch_optional(executor)
-            .await?;
+async fn profile(tx: &mut Tx, user_id: i64) -> Result<Option<ProfileRow>, sqlx::Error> {
+    let row: Option<(bool, String, String, String)> = on_tx!(tx, conn => sqlx::query_as(
+        "SELECT public, display_name, about, links FROM profiles WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await)?;
     Ok(row.map(|(public, display_name, about, links)| ProfileRow {
         public,
         display_name,
@@ -374,7 +376,7 @@ async fn profile<'e, E: sqlx::SqliteExecutor<'e>>(
 mod tests {
     use super::*;
 
-    async fn fixture() -> (SqlitePool, tempfile::TempDir) {
+    async fn fixture() -> (Db, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let pool = crate::store::open(&dir.path().join("cameo.db"))
             .await

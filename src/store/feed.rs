@@ -2,12 +2,12 @@
 //! commit order, each with a sequence number that only grows.
 //!
 //! The rows are written by triggers in the same transaction as the write (see
-//! `migrations/0006_avatar_changes.sql`), so no write path can forget them. Readers keep the
+//! `migrations/*/0006_avatar_changes.sql`), so no write path can forget them. Readers keep the
 //! last sequence they applied and ask for what came after it; [`trim`] deletes old rows and
 //! records how far it went, so a reader that fell behind the trimmed tail knows it missed
 //! changes and starts over instead of keeping stale answers.
 
-use sqlx::SqlitePool;
+use super::Db;
 
 use crate::identity::Digest;
 
@@ -23,42 +23,46 @@ pub enum Catchup {
 }
 
 /// The newest sequence number: where a reader that has just loaded everything starts.
-pub async fn head(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT MAX(COALESCE((SELECT MAX(seq) FROM avatar_changes), 0), trimmed_through)
-         FROM avatar_feed",
+pub async fn head(db: &Db) -> Result<i64, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query_scalar(
+        "SELECT CASE WHEN newest > trimmed_through THEN newest ELSE trimmed_through END
+         FROM (SELECT COALESCE((SELECT MAX(seq) FROM avatar_changes), 0) AS newest,
+                      trimmed_through
+               FROM avatar_feed WHERE id = 1) AS feed",
     )
     .fetch_one(pool)
-    .await
+    .await)
 }
 
 /// The changes after `after`, at most `page` of them (more means [`Catchup::StartOver`]).
-pub async fn changes_since(
-    pool: &SqlitePool,
-    after: i64,
-    page: u32,
-) -> Result<Catchup, sqlx::Error> {
-    let mut connection = pool.acquire().await?;
-    let trimmed_through: i64 =
-        sqlx::query_scalar("SELECT trimmed_through FROM avatar_feed WHERE id = 1")
-            .fetch_one(&mut *connection)
-            .await?;
-    if after < trimmed_through {
-        let head = head(pool).await?;
-        return Ok(Catchup::StartOver { head });
-    }
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT seq, digest FROM avatar_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )
-    .bind(after)
-    .bind(i64::from(page) + 1)
-    .fetch_all(&mut *connection)
-    .await?;
-    drop(connection);
-    if rows.len() > page as usize {
-        let head = head(pool).await?;
-        return Ok(Catchup::StartOver { head });
-    }
+pub async fn changes_since(db: &Db, after: i64, page: u32) -> Result<Catchup, sqlx::Error> {
+    let read: Option<Vec<(i64, String)>> = on_pool!(db, pool => {
+        let mut connection = pool.acquire().await?;
+        let trimmed_through: i64 =
+            sqlx::query_scalar("SELECT trimmed_through FROM avatar_feed WHERE id = 1")
+                .fetch_one(&mut *connection)
+                .await?;
+        if after < trimmed_through {
+            None
+        } else {
+            Some(
+                sqlx::query_as(
+                    "SELECT seq, digest FROM avatar_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(i64::from(page) + 1)
+                .fetch_all(&mut *connection)
+                .await?,
+            )
+        }
+    });
+    let rows = match read {
+        Some(rows) if rows.len() <= page as usize => rows,
+        _ => {
+            let head = head(db).await?;
+            return Ok(Catchup::StartOver { head });
+        }
+    };
     let head = rows.last().map_or(after, |(seq, _)| *seq);
     // Rows come from the triggers, which copy stored digests; one that does not parse
     // cannot be served either, so skipping it loses nothing.
@@ -71,31 +75,39 @@ pub async fn changes_since(
 
 /// Deletes changes older than `keep_secs`, always keeping the newest `keep_rows`, and
 /// records the highest sequence deleted. Returns how many rows went.
-pub async fn trim(pool: &SqlitePool, keep_secs: i64, keep_rows: i64) -> Result<u64, sqlx::Error> {
-    let mut transaction = super::begin_write(pool).await?;
-    let newest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM avatar_changes")
-        .fetch_one(&mut *transaction)
+pub async fn trim(db: &Db, keep_secs: i64, keep_rows: i64) -> Result<u64, sqlx::Error> {
+    let mut transaction = db.begin_write().await?;
+    let deleted = on_tx!(transaction, conn => {
+        let newest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM avatar_changes")
+            .fetch_one(&mut *conn)
+            .await?;
+        let cut: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(seq) FROM avatar_changes WHERE changed_at < $1 AND seq <= $2",
+        )
+        .bind(super::now() - keep_secs)
+        .bind(newest - keep_rows)
+        .fetch_one(&mut *conn)
         .await?;
-    let cut: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(seq) FROM avatar_changes WHERE changed_at < ?1 AND seq <= ?2",
-    )
-    .bind(super::now() - keep_secs)
-    .bind(newest - keep_rows)
-    .fetch_one(&mut *transaction)
-    .await?;
-    let Some(cut) = cut else {
-        transaction.commit().await?;
-        return Ok(0);
-    };
-    let deleted = sqlx::query("DELETE FROM avatar_changes WHERE seq <= ?1")
-        .bind(cut)
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
-    sqlx::query("UPDATE avatar_feed SET trimmed_through = MAX(trimmed_through, ?1) WHERE id = 1")
-        .bind(cut)
-        .execute(&mut *transaction)
-        .await?;
+        match cut {
+            None => 0,
+            Some(cut) => {
+                let deleted = sqlx::query("DELETE FROM avatar_changes WHERE seq <= $1")
+                    .bind(cut)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                sqlx::query(
+                    "UPDATE avatar_feed SET trimmed_through = CASE
+                         WHEN trimmed_through > $1 THEN trimmed_through ELSE $1 END
+                     WHERE id = 1",
+                )
+                .bind(cut)
+                .execute(&mut *conn)
+                .await?;
+                deleted
+            }
+        }
+    });
     transaction.commit().await?;
     Ok(deleted)
 }
@@ -106,8 +118,8 @@ mod tests {
     use crate::identity::Identity;
     use crate::store::testkit::{prepared_photo as photo, temp_database};
 
-    async fn changed_since(pool: &SqlitePool, after: i64) -> (Vec<Digest>, i64) {
-        match changes_since(pool, after, 1000).await.unwrap() {
+    async fn changed_since(db: &Db, after: i64) -> (Vec<Digest>, i64) {
+        match changes_since(db, after, 1000).await.unwrap() {
             Catchup::Changes { digests, head } => (digests, head),
             other => panic!("expected changes, got {other:?}"),
         }
@@ -119,10 +131,10 @@ mod tests {
         digests
     }
 
-    async fn photo_id_of(pool: &SqlitePool, who: &Identity) -> i64 {
-        sqlx::query_scalar("SELECT photo_id FROM addresses WHERE address = ?")
+    async fn photo_id_of(db: &Db, who: &Identity) -> i64 {
+        sqlx::query_scalar("SELECT photo_id FROM addresses WHERE address = $1")
             .bind(who.as_str())
-            .fetch_one(pool)
+            .fetch_one(db.sqlite().unwrap())
             .await
             .unwrap()
     }
@@ -142,17 +154,17 @@ mod tests {
         let (digests, after_add) = changed_since(&pool, start).await;
         assert_eq!(sorted(digests), expected, "address added with a photo");
 
-        sqlx::query("UPDATE photos SET version = version + 1 WHERE id = ?")
+        sqlx::query("UPDATE photos SET version = version + 1 WHERE id = $1")
             .bind(photo)
-            .execute(&pool)
+            .execute(pool.sqlite().unwrap())
             .await
             .unwrap();
         let (digests, after_replace) = changed_since(&pool, after_add).await;
         assert_eq!(sorted(digests), expected, "photo replaced");
 
-        sqlx::query("DELETE FROM photos WHERE id = ?")
+        sqlx::query("DELETE FROM photos WHERE id = $1")
             .bind(photo)
-            .execute(&pool)
+            .execute(pool.sqlite().unwrap())
             .await
             .unwrap();
         let (digests, after_delete) = changed_since(&pool, after_replace).await;
@@ -174,7 +186,7 @@ mod tests {
             "INSERT INTO users (email, password_hash, created_at, updated_at)
              VALUES ('a@b.c', 'x', 0, 0)",
         )
-        .execute(&pool)
+        .execute(pool.sqlite().unwrap())
         .await
         .unwrap();
         crate::store::throttles::hit(&pool, "login", "k", 5, 60)

@@ -1,17 +1,66 @@
-//! The SQLite store: the only place SQL lives.
+//! The store: the only place SQL lives, on SQLite or PostgreSQL behind one handle, [`Db`].
 //!
 //! One file per aggregate ([`photos`], [`addresses`], [`users`] with their sessions,
 //! [`tokens`]), [`stats`] for the probes and metrics, [`throttles`] for rate limits that hold
-//! across processes, plus [`changes`], which tells the hot
+//! across processes, [`feed`] for the change feed, plus [`changes`], which tells the hot
 //! path cheaply whether anyone (this process or an operator's `cameo add` in another) has
 //! written since it last looked; [`file_modes`] keeps the files holding account data
-//! owner-only. Functions take `&SqlitePool`, so a second backend can sit
-//! behind the same signatures later.
+//! owner-only.
+//!
+//! Why an enum of two pools and not sqlx's `Any` driver: `Any` decodes a `bool` only from a
+//! boolean column (SQLite's 0/1 integers fail), copies every row (photo blobs too) into its
+//! own value type, and cannot take `SqliteConnectOptions` (WAL, `BEGIN IMMEDIATE`, the
+//! pragmas). With the enum each driver keeps its own types and options; the SQL text is
+//! shared (`$N` placeholders, which SQLite takes too), and [`on_pool!`]/[`on_tx!`] expand one
+//! body once per backend, so each is type-checked against its own driver. Where a statement
+//! must differ, the store function matches on [`Db::backend`].
+//!
+//! SQLite-only pieces stay behind the same face: [`hot_read`] (rusqlite reads of the file),
+//! the WAL-index flavour of [`changes::ChangeWatch`], and [`backup`] (`VACUUM INTO`).
+
+/// Runs `$body` with `$pool` bound to the backend's own pool (`&SqlitePool` or `&PgPool`).
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db.pool() {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// [`on_pool!`] for a statement outside a transaction that may change what a digest serves
+/// (addresses, photos, accounts): notes the write afterwards (see [`Db::note_write`]).
+/// Write transactions note theirs at commit.
+macro_rules! write_on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {{
+        let done = on_pool!($db, $pool => $body);
+        $db.note_write();
+        done
+    }};
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection (`&mut SqliteConnection`
+/// or `&mut PgConnection`); pass it on as `&mut *$conn`.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx.inner_mut() {
+            $crate::store::TxInner::Sqlite(transaction) => {
+                let $conn = &mut **transaction;
+                $body
+            }
+            $crate::store::TxInner::Postgres(transaction) => {
+                let $conn = &mut **transaction;
+                $body
+            }
+        }
+    };
+}
 
 pub mod addresses;
 pub mod api_tokens;
 pub mod backup;
 pub mod changes;
+mod db;
 pub mod export;
 pub mod feed;
 pub mod file_modes;
@@ -29,15 +78,38 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::config::Database;
 use crate::error::AppError;
+pub use db::{Backend, Db, Pool, Tx, TxInner};
+
+/// Opens the configured database and applies its migrations.
+pub async fn connect(database: &Database) -> Result<Db, AppError> {
+    match database {
+        Database::Sqlite(file) => open(file).await,
+        Database::Postgres(url) => open_postgres(url).await,
+    }
+}
+
+/// Connects to PostgreSQL and applies the migrations. The database must exist; the tables
+/// are created in the connection's default schema.
+pub async fn open_postgres(url: &str) -> Result<Db, AppError> {
+    let options = PgConnectOptions::from_str(url)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .min_connections(0)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    Ok(Db::new(Pool::Postgres(pool), None))
+}
 
 /// Opens (creating if needed) the database file in WAL mode and applies the migrations.
 /// The file is owner-only (0600): a new one is created so before SQLite opens it (SQLite
 /// gives `-wal` and `-shm` the main file's mode), a looser existing one is tightened.
-pub async fn open(database: &Path) -> Result<SqlitePool, AppError> {
+pub async fn open(database: &Path) -> Result<Db, AppError> {
     if let Some(parent) = database.parent() {
         std::fs::create_dir_all(parent).map_err(|e| {
             AppError::Internal(format!(
@@ -66,8 +138,8 @@ pub async fn open(database: &Path) -> Result<SqlitePool, AppError> {
         .max_lifetime(None)
         .connect_with(options)
         .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
+    sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+    Ok(Db::new(Pool::Sqlite(pool), Some(database.to_path_buf())))
 }
 
 /// Creates the database file owner-only if it is missing (SQLite takes an empty file for an
@@ -101,19 +173,14 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Moves the WAL's contents into the database file and truncates the WAL.
-pub async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(pool)
-        .await
-        .map(|_| ())
-}
-
-/// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so concurrent
-/// writers wait for each other (busy_timeout) instead of failing with SQLITE_BUSY when a read
-/// transaction tries to upgrade after another writer committed.
-pub async fn begin_write(
-    pool: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// Moves the WAL's contents into the database file and truncates the WAL (SQLite; nothing to
+/// do on PostgreSQL).
+pub async fn checkpoint(db: &Db) -> Result<(), sqlx::Error> {
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Pool::Postgres(_) => Ok(()),
+    }
 }

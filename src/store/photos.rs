@@ -1,6 +1,6 @@
 //! Photos: validated originals and the lookup the hot path makes for a digest.
 
-use sqlx::SqlitePool;
+use super::{Db, Tx};
 
 use crate::identity::Digest;
 use crate::imaging::PhotoFormat;
@@ -25,23 +25,21 @@ struct PhotoRefRow {
 
 /// The photo served for `digest`: the photo of the confirmed address the digest belongs to.
 /// The exact digest of an address wins over another address's OpenID variant.
-pub async fn photo_for_digest(
-    pool: &SqlitePool,
-    digest: &Digest,
-) -> Result<Option<PhotoRef>, sqlx::Error> {
-    let row: Option<PhotoRefRow> = sqlx::query_as(
+pub async fn photo_for_digest(db: &Db, digest: &Digest) -> Result<Option<PhotoRef>, sqlx::Error> {
+    let row: Option<PhotoRefRow> = on_pool!(db, pool => sqlx::query_as(
         "SELECT p.id, p.version, p.format,
-                MAX(p.updated_at, a.updated_at) AS modified_at
+                CASE WHEN p.updated_at > a.updated_at THEN p.updated_at
+                     ELSE a.updated_at END AS modified_at
          FROM address_digests d
          JOIN addresses a ON a.id = d.address_id
          JOIN photos p ON p.id = a.photo_id
-         WHERE d.digest = ? AND a.confirmed_at IS NOT NULL
+         WHERE d.digest = $1 AND a.confirmed_at IS NOT NULL
          ORDER BY d.exact DESC, a.confirmed_at DESC
          LIMIT 1",
     )
     .bind(digest.to_hex())
     .fetch_optional(pool)
-    .await?;
+    .await)?;
     Ok(row.and_then(PhotoRefRow::into_ref))
 }
 
@@ -59,51 +57,55 @@ impl PhotoRefRow {
 /// The stored original's bytes (empty when they live in the photo bucket) and its content
 /// digest, if the photo (still) exists at that version.
 pub async fn photo_data(
-    pool: &SqlitePool,
+    db: &Db,
     id: i64,
     version: i64,
 ) -> Result<Option<(Vec<u8>, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT data, content_digest FROM photos WHERE id = ? AND version = ?")
-        .bind(id)
-        .bind(version)
-        .fetch_optional(pool)
-        .await
+    on_pool!(db, pool => sqlx::query_as(
+        "SELECT data, content_digest FROM photos WHERE id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(pool)
+    .await)
 }
 
 /// Which of `digests` some photo row stores (its bytes' SHA-256): what the photo bucket must
 /// keep.
 pub async fn stored_content_digests(
-    pool: &SqlitePool,
+    db: &Db,
     digests: &[String],
 ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
     let mut stored = std::collections::HashSet::new();
     for chunk in digests.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let sql =
-            format!("SELECT DISTINCT content_digest FROM photos WHERE content_digest IN ({marks})");
+        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT content_digest FROM photos WHERE content_digest IN ({})",
+            marks.join(", ")
+        );
         // Only placeholders are formatted in; the digests are bound.
-        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-        for digest in chunk {
-            query = query.bind(digest);
-        }
-        stored.extend(query.fetch_all(pool).await?);
+        let found: Vec<String> = on_pool!(db, pool => {
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
+            for digest in chunk {
+                query = query.bind(digest);
+            }
+            query.fetch_all(pool).await
+        })?;
+        stored.extend(found);
     }
     Ok(stored)
 }
 
 /// Deletes operator photos (no owning account) that no address points at any more.
 /// Account photos stay until their owner deletes them. Returns how many were removed.
-pub async fn delete_unreferenced<'e, E>(executor: E) -> Result<u64, sqlx::Error>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    let result = sqlx::query(
+pub async fn delete_unreferenced(tx: &mut Tx) -> Result<u64, sqlx::Error> {
+    on_tx!(tx, conn => sqlx::query(
         "DELETE FROM photos WHERE user_id IS NULL
            AND NOT EXISTS (SELECT 1 FROM addresses WHERE photo_id = photos.id)",
     )
-    .execute(executor)
-    .await?;
-    Ok(result.rows_affected())
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))
 }
 
 /// A photo as its owner sees it.
@@ -118,101 +120,148 @@ pub struct OwnedPhoto {
 }
 
 /// Stores an uploaded photo for an account, unless it already holds `max_photos`: the count
-/// is checked inside the same `BEGIN IMMEDIATE` transaction as the insert, so parallel
-/// uploads cannot both take the last slot (12 at once took an account to 13 of 10).
+/// is checked inside the same write transaction as the insert ([`Db::begin_write`]), so
+/// parallel uploads cannot both take the last slot (12 at once took an account to 13 of 10).
 /// `None` when the account is full.
 pub async fn insert_owned(
-    pool: &SqlitePool,
+    db: &Db,
     user_id: i64,
     photo: &crate::imaging::PreparedPhoto,
     max_photos: u32,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let mut tx = super::begin_write(pool).await?;
-    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE user_id = ?")
-        .bind(user_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if held >= i64::from(max_photos) {
-        return Ok(None);
-    }
+    let mut tx = db.begin_write().await?;
     let now = super::now();
-    let id = sqlx::query_scalar(
-        "INSERT INTO photos (format, data, side, content_digest, source_digest, user_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(photo.format.name())
-    .bind(&photo.data)
-    .bind(i64::from(photo.side))
-    .bind(&photo.content_digest)
-    .bind(&photo.source_digest)
-    .bind(user_id)
-    .bind(now)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = on_tx!(tx, conn => {
+        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if held >= i64::from(max_photos) {
+            return Ok(None);
+        }
+        sqlx::query_scalar(
+            "INSERT INTO photos (format, data, side, content_digest, source_digest, user_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(photo.format.name())
+        .bind(&photo.data)
+        .bind(i64::from(photo.side))
+        .bind(&photo.content_digest)
+        .bind(&photo.source_digest)
+        .bind(user_id)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?
+    });
     tx.commit().await?;
     Ok(Some(id))
 }
 
 /// How many photos an account holds (a cheap check before decoding an upload; the one that
 /// holds is [`insert_owned`]'s).
-pub async fn count_owned(pool: &SqlitePool, user_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE user_id = ?")
+pub async fn count_owned(db: &Db, user_id: i64) -> Result<i64, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE user_id = $1")
         .bind(user_id)
         .fetch_one(pool)
-        .await
+        .await)
 }
 
-pub async fn owned_by(pool: &SqlitePool, user_id: i64) -> Result<Vec<OwnedPhoto>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn owned_by(db: &Db, user_id: i64) -> Result<Vec<OwnedPhoto>, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query_as(
         "SELECT id, version, format, side, content_digest, updated_at FROM photos
-         WHERE user_id = ? ORDER BY id",
+         WHERE user_id = $1 ORDER BY id",
     )
     .bind(user_id)
     .fetch_all(pool)
-    .await
+    .await)
 }
 
 /// One of the account's photos, as the renderer needs it; `None` if it is not the account's.
 pub async fn owned_ref(
-    pool: &SqlitePool,
+    db: &Db,
     user_id: i64,
     photo_id: i64,
 ) -> Result<Option<PhotoRef>, sqlx::Error> {
-    let row: Option<PhotoRefRow> = sqlx::query_as(
+    let row: Option<PhotoRefRow> = on_pool!(db, pool => sqlx::query_as(
         "SELECT id, version, format, updated_at AS modified_at FROM photos
-         WHERE id = ? AND user_id = ?",
+         WHERE id = $1 AND user_id = $2",
     )
     .bind(photo_id)
     .bind(user_id)
     .fetch_optional(pool)
-    .await?;
+    .await)?;
     Ok(row.and_then(PhotoRefRow::into_ref))
 }
 
 /// Deletes one of the account's photos; addresses showing it fall back to no photo.
-pub async fn delete_owned(
-    pool: &SqlitePool,
-    user_id: i64,
-    photo_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = super::begin_write(pool).await?;
+pub async fn delete_owned(db: &Db, user_id: i64, photo_id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
     let now = super::now();
-    sqlx::query(
-        "UPDATE addresses SET photo_id = NULL, updated_at = ? WHERE photo_id = ? AND user_id = ?",
-    )
-    .bind(now)
-    .bind(photo_id)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    let deleted = sqlx::query("DELETE FROM photos WHERE id = ? AND user_id = ?")
+    let deleted = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE addresses SET photo_id = NULL, updated_at = $1
+             WHERE photo_id = $2 AND user_id = $3",
+        )
+        .bind(now)
         .bind(photo_id)
         .bind(user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        > 0;
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("DELETE FROM photos WHERE id = $1 AND user_id = $2")
+            .bind(photo_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            > 0
+    });
     tx.commit().await?;
     Ok(deleted)
+}
+
+/// Every digest that serves a photo, with the photo it serves, streamed: `start` gets how
+/// many rows there are (to size the index), `each` each digest once, with the photo that
+/// wins for it (as [`photo_for_digest`] orders them). The same answers as
+/// [`super::hot_read::each_served_answer`], which reads a SQLite file directly; this one is
+/// for PostgreSQL, where there is no file.
+pub async fn each_served_answer<T>(
+    db: &Db,
+    start: impl FnOnce(u64) -> T,
+    mut each: impl FnMut(&mut T, &str, &PhotoRef),
+) -> Result<T, sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let mut tx = db.begin_read().await?;
+    let folded = on_tx!(tx, conn => {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM address_digests")
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut folded = start(count.max(0) as u64);
+        let mut rows = sqlx::query_as::<_, (String, i64, i64, String, i64)>(
+            "SELECT d.digest, p.id, p.version, p.format,
+                    CASE WHEN p.updated_at > a.updated_at THEN p.updated_at
+                         ELSE a.updated_at END
+             FROM address_digests d
+             JOIN addresses a ON a.id = d.address_id
+             JOIN photos p ON p.id = a.photo_id
+             WHERE a.confirmed_at IS NOT NULL
+             ORDER BY d.digest, d.exact DESC, a.confirmed_at DESC",
+        )
+        .fetch(&mut *conn);
+        let mut last = String::new();
+        while let Some((hex, id, version, format, modified_at)) = rows.try_next().await? {
+            // The winner comes first; the digest's other rows are skipped.
+            if hex == last {
+                continue;
+            }
+            let row = PhotoRefRow { id, version, format, modified_at };
+            if let Some(photo) = row.into_ref() {
+                each(&mut folded, &hex, &photo);
+            }
+            last = hex;
+        }
+        folded
+    });
+    tx.rollback().await?;
+    Ok(folded)
 }

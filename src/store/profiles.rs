@@ -1,7 +1,7 @@
 //! Public profiles that users opt in to: what an account publishes (display name, a short
 //! text, links) and the lookup that finds a *public* profile from an avatar hash.
 //!
-//! Nothing is public by default: an account without a row, or with `public = 0`, has no
+//! Nothing is public by default: an account without a row, or with `public` false, has no
 //! public profile. A hash resolves the way the avatar hot path resolves it (the confirmed
 //! address whose digest it is, an address's exact digest winning over another's OpenID
 //! variant); only when that address belongs to an account whose profile is public is there
@@ -9,9 +9,8 @@
 //! unknown one.
 
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
-use super::now;
+use super::{Db, now};
 use crate::identity::Digest;
 
 /// Longest `preferredUsername` derived from a display name.
@@ -64,12 +63,13 @@ struct PublicRow {
 }
 
 /// The account's profile, or the empty private default when it never saved one.
-pub async fn load(pool: &SqlitePool, user_id: i64) -> Result<Profile, sqlx::Error> {
-    let row: Option<ProfileRow> =
-        sqlx::query_as("SELECT public, display_name, about, links FROM profiles WHERE user_id = ?")
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await?;
+pub async fn load(db: &Db, user_id: i64) -> Result<Profile, sqlx::Error> {
+    let row: Option<ProfileRow> = on_pool!(db, pool => sqlx::query_as(
+        "SELECT public, display_name, about, links FROM profiles WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await)?;
     Ok(row.map_or_else(Profile::default, |row| Profile {
         public: row.public,
         display_name: row.display_name,
@@ -79,12 +79,12 @@ pub async fn load(pool: &SqlitePool, user_id: i64) -> Result<Profile, sqlx::Erro
 }
 
 /// Stores the account's profile (already validated by the caller), replacing the old one.
-pub async fn save(pool: &SqlitePool, user_id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
+pub async fn save(db: &Db, user_id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
     let links =
         serde_json::to_string(&profile.links).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(
+    on_pool!(db, pool => sqlx::query(
         "INSERT INTO profiles (user_id, public, display_name, about, links, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id) DO UPDATE SET public = excluded.public,
              display_name = excluded.display_name, about = excluded.about,
              links = excluded.links, updated_at = excluded.updated_at",
@@ -96,32 +96,32 @@ pub async fn save(pool: &SqlitePool, user_id: i64, profile: &Profile) -> Result<
     .bind(links)
     .bind(now())
     .execute(pool)
-    .await?;
-    Ok(())
+    .await
+    .map(|_| ()))
 }
 
 /// The public profile behind `digest` (MD5 or SHA-256 of an address), if there is one.
 pub async fn public_profile_for_digest(
-    pool: &SqlitePool,
+    db: &Db,
     digest: &Digest,
 ) -> Result<Option<PublicProfile>, sqlx::Error> {
     // The inner query picks the same address the avatar lookup serves (photos.rs); the
     // account and its opt-in are checked on that address only, never on a runner-up.
-    let row: Option<PublicRow> = sqlx::query_as(
+    let row: Option<PublicRow> = on_pool!(db, pool => sqlx::query_as(
         "SELECT u.id AS user_id, p.display_name, p.about, p.links,
                 a.photo_id IS NOT NULL AS has_photo
          FROM (SELECT a.user_id, a.photo_id
                FROM address_digests d JOIN addresses a ON a.id = d.address_id
-               WHERE d.digest = ? AND a.confirmed_at IS NOT NULL
+               WHERE d.digest = $1 AND a.confirmed_at IS NOT NULL
                ORDER BY d.exact DESC, a.confirmed_at DESC
                LIMIT 1) a
          JOIN users u ON u.id = a.user_id
          JOIN profiles p ON p.user_id = u.id
-         WHERE p.public = 1",
+         WHERE p.public",
     )
     .bind(digest.to_hex())
     .fetch_optional(pool)
-    .await?;
+    .await)?;
     Ok(row.map(|row| {
         let preferred_username = preferred_username(&row.display_name, row.user_id);
         PublicProfile {
@@ -213,7 +213,7 @@ mod tests {
 
     struct Fixture {
         _dir: tempfile::TempDir,
-        pool: SqlitePool,
+        pool: Db,
     }
 
     async fn fixture() -> Fixture {
@@ -224,10 +224,10 @@ mod tests {
         Fixture { _dir: dir, pool }
     }
 
-    async fn account_with(pool: &SqlitePool, email: &str) -> (i64, Vec<Digest>) {
-        let user = users::create(pool, email, "x").await.unwrap().unwrap();
+    async fn account_with(db: &Db, email: &str) -> (i64, Vec<Digest>) {
+        let user = users::create(db, email, "x").await.unwrap().unwrap();
         let identity = Identity::parse(email).unwrap();
-        addresses::confirm_for_user(pool, user, &identity)
+        addresses::confirm_for_user(db, user, &identity)
             .await
             .unwrap();
         (user, identity.digests())
@@ -295,28 +295,24 @@ mod tests {
     }
 
     /// An address row written directly: `owner` None is the operator's.
-    async fn raw_address(
-        pool: &SqlitePool,
-        email: &str,
-        owner: Option<i64>,
-        confirmed: bool,
-    ) -> Digest {
-        let id: i64 = sqlx::query_scalar(
+    async fn raw_address(db: &Db, email: &str, owner: Option<i64>, confirmed: bool) -> Digest {
+        let id: i64 = on_pool!(db, pool => sqlx::query_scalar(
             "INSERT INTO addresses (kind, address, user_id, confirmed_at, created_at, updated_at)
-             VALUES ('email', ?, ?, ?, 0, 0) RETURNING id",
+             VALUES ('email', $1, $2, $3, 0, 0) RETURNING id",
         )
         .bind(email)
         .bind(owner)
         .bind(confirmed.then_some(1_i64))
         .fetch_one(pool)
-        .await
+        .await)
         .unwrap();
         let digest = Digest::md5_of(email);
-        sqlx::query("INSERT INTO address_digests (digest, address_id, exact) VALUES (?, ?, 1)")
+        on_pool!(db, pool => sqlx::query("INSERT INTO address_digests (digest, address_id, exact) VALUES ($1, $2, 1)")
             .bind(digest.to_hex())
             .bind(id)
             .execute(pool)
             .await
+            .map(|_| ()))
             .unwrap();
         digest
     }

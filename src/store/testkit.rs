@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use sqlx::SqlitePool;
-
+use super::Db;
 use crate::imaging::{PhotoFormat, PreparedPhoto};
 
-/// A migrated database; the directory lives as long as this does.
+/// A migrated SQLite database; the directory lives as long as this does. (The integration
+/// suite runs every behaviour on PostgreSQL too.)
 pub struct TempDatabase {
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub path: PathBuf,
     _dir: tempfile::TempDir,
 }

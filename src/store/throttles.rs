@@ -7,7 +7,7 @@
 //! and counts the hit, so two requests never see the same count (SQLite serialises writers;
 //! PostgreSQL locks the row for the upsert).
 
-use sqlx::SqlitePool;
+use super::Db;
 
 /// What a counted hit may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,30 +35,30 @@ impl Verdict {
 /// Counts one hit for `key` in `scope` and says whether it is within `limit` per
 /// `window_secs`. Hits past the limit are counted too (a flood keeps its window full).
 pub async fn hit(
-    pool: &SqlitePool,
+    db: &Db,
     scope: &str,
     key: &str,
     limit: u32,
     window_secs: i64,
 ) -> Result<Verdict, sqlx::Error> {
-    hit_at(pool, scope, key, limit, window_secs, super::now()).await
+    hit_at(db, scope, key, limit, window_secs, super::now()).await
 }
 
 /// [`hit`] at a given time (tests move the clock).
 pub async fn hit_at(
-    pool: &SqlitePool,
+    db: &Db,
     scope: &str,
     key: &str,
     limit: u32,
     window_secs: i64,
     now: i64,
 ) -> Result<Verdict, sqlx::Error> {
-    let (hits, window_start): (i64, i64) = sqlx::query_as(
-        "INSERT INTO throttles (scope, key, window_start, hits) VALUES (?1, ?2, ?3, 1)
+    let (hits, window_start): (i64, i64) = on_pool!(db, pool => sqlx::query_as(
+        "INSERT INTO throttles (scope, key, window_start, hits) VALUES ($1, $2, $3, 1)
          ON CONFLICT (scope, key) DO UPDATE SET
-             hits = CASE WHEN throttles.window_start <= ?3 - ?4 THEN 1
+             hits = CASE WHEN throttles.window_start <= $3 - $4 THEN 1
                          ELSE throttles.hits + 1 END,
-             window_start = CASE WHEN throttles.window_start <= ?3 - ?4 THEN ?3
+             window_start = CASE WHEN throttles.window_start <= $3 - $4 THEN $3
                                  ELSE throttles.window_start END
          RETURNING hits, window_start",
     )
@@ -67,7 +67,7 @@ pub async fn hit_at(
     .bind(now)
     .bind(window_secs)
     .fetch_one(pool)
-    .await?;
+    .await)?;
     Ok(Verdict {
         hits: u32::try_from(hits).unwrap_or(u32::MAX),
         limit,
@@ -77,23 +77,23 @@ pub async fn hit_at(
 
 /// Where `key` stands without counting a hit: `None` when it has no live window.
 pub async fn peek(
-    pool: &SqlitePool,
+    db: &Db,
     scope: &str,
     key: &str,
     limit: u32,
     window_secs: i64,
 ) -> Result<Option<Verdict>, sqlx::Error> {
     let now = super::now();
-    let row: Option<(i64, i64)> = sqlx::query_as(
+    let row: Option<(i64, i64)> = on_pool!(db, pool => sqlx::query_as(
         "SELECT hits, window_start FROM throttles
-         WHERE scope = ?1 AND key = ?2 AND window_start > ?3 - ?4",
+         WHERE scope = $1 AND key = $2 AND window_start > $3 - $4",
     )
     .bind(scope)
     .bind(key)
     .bind(now)
     .bind(window_secs)
     .fetch_optional(pool)
-    .await?;
+    .await)?;
     Ok(row.map(|(hits, window_start)| Verdict {
         hits: u32::try_from(hits).unwrap_or(u32::MAX),
         limit,
@@ -102,22 +102,22 @@ pub async fn peek(
 }
 
 /// Forgets `key`'s window (e.g. an account's failed logins after a good one).
-pub async fn clear(pool: &SqlitePool, scope: &str, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM throttles WHERE scope = ?1 AND key = ?2")
+pub async fn clear(db: &Db, scope: &str, key: &str) -> Result<(), sqlx::Error> {
+    on_pool!(db, pool => sqlx::query("DELETE FROM throttles WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key)
         .execute(pool)
         .await
-        .map(|_| ())
+        .map(|_| ()))
 }
 
 /// Deletes windows that started more than `older_than_secs` ago; returns how many.
-pub async fn purge(pool: &SqlitePool, older_than_secs: i64) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM throttles WHERE window_start < ?1")
+pub async fn purge(db: &Db, older_than_secs: i64) -> Result<u64, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query("DELETE FROM throttles WHERE window_start < $1")
         .bind(super::now() - older_than_secs)
         .execute(pool)
         .await
-        .map(|done| done.rows_affected())
+        .map(|done| done.rows_affected()))
 }
 
 #[cfg(test)]

@@ -1,9 +1,7 @@
 //! Single-use, expiring tokens: address confirmations, password resets, OpenID proofs.
 //! Only SHA-256 hashes of mailed tokens are stored; using one marks it used atomically.
 
-use sqlx::SqlitePool;
-
-use super::now;
+use super::{Db, now};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -42,48 +40,50 @@ pub struct NewToken<'a> {
 }
 
 /// Stores a token. A new claim for the same address by the same account replaces the old.
-pub async fn insert(pool: &SqlitePool, token: NewToken<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(db: &Db, token: NewToken<'_>) -> Result<(), sqlx::Error> {
     let now = now();
-    let mut tx = super::begin_write(pool).await?;
-    sqlx::query("DELETE FROM tokens WHERE expires_at <= ? OR used_at IS NOT NULL")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    if let Some(address) = token.address {
-        sqlx::query("DELETE FROM tokens WHERE user_id = ? AND address = ? AND purpose = ?")
-            .bind(token.user_id)
-            .bind(address)
-            .bind(token.purpose.name())
-            .execute(&mut *tx)
+    let mut tx = db.begin_write().await?;
+    on_tx!(tx, conn => {
+        sqlx::query("DELETE FROM tokens WHERE expires_at <= $1 OR used_at IS NOT NULL")
+            .bind(now)
+            .execute(&mut *conn)
             .await?;
-    }
-    sqlx::query(
-        "INSERT INTO tokens (token_hash, purpose, user_id, address, proof, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(token.token_hash)
-    .bind(token.purpose.name())
-    .bind(token.user_id)
-    .bind(token.address)
-    .bind(token.proof)
-    .bind(now)
-    .bind(now + token.lifetime_secs)
-    .execute(&mut *tx)
-    .await?;
+        if let Some(address) = token.address {
+            sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND address = $2 AND purpose = $3")
+                .bind(token.user_id)
+                .bind(address)
+                .bind(token.purpose.name())
+                .execute(&mut *conn)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, purpose, user_id, address, proof, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(token.token_hash)
+        .bind(token.purpose.name())
+        .bind(token.user_id)
+        .bind(token.address)
+        .bind(token.proof)
+        .bind(now)
+        .bind(now + token.lifetime_secs)
+        .execute(&mut *conn)
+        .await?;
+    });
     tx.commit().await
 }
 
 /// Uses a token once: marks it used and returns its account and address, or `None` if it is
 /// unknown, expired, already used, or for another purpose.
 pub async fn take(
-    pool: &SqlitePool,
+    db: &Db,
     token_hash: &str,
     purpose: Purpose,
 ) -> Result<Option<(i64, Option<String>)>, sqlx::Error> {
     let now = now();
-    sqlx::query_as(
-        "UPDATE tokens SET used_at = ? WHERE token_hash = ? AND purpose = ?
-           AND used_at IS NULL AND expires_at > ?
+    on_pool!(db, pool => sqlx::query_as(
+        "UPDATE tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3
+           AND used_at IS NULL AND expires_at > $4
          RETURNING user_id, address",
     )
     .bind(now)
@@ -91,88 +91,82 @@ pub async fn take(
     .bind(purpose.name())
     .bind(now)
     .fetch_optional(pool)
-    .await
+    .await)
 }
 
 /// The account of a live (unused, unexpired) token, without using it: cheap checks come
 /// before expensive work.
 pub async fn live_owner(
-    pool: &SqlitePool,
+    db: &Db,
     token_hash: &str,
     purpose: Purpose,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT user_id FROM tokens WHERE token_hash = ? AND purpose = ?
-           AND used_at IS NULL AND expires_at > ?",
+    on_pool!(db, pool => sqlx::query_scalar(
+        "SELECT user_id FROM tokens WHERE token_hash = $1 AND purpose = $2
+           AND used_at IS NULL AND expires_at > $3",
     )
     .bind(token_hash)
     .bind(purpose.name())
     .bind(now())
     .fetch_optional(pool)
-    .await
+    .await)
 }
 
 /// When the newest live token of `purpose` for the account was made (its mail sent), if any.
 pub async fn newest_live(
-    pool: &SqlitePool,
+    db: &Db,
     user_id: i64,
     purpose: Purpose,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT MAX(created_at) FROM tokens WHERE user_id = ? AND purpose = ?
-           AND used_at IS NULL AND expires_at > ?",
+    on_pool!(db, pool => sqlx::query_scalar(
+        "SELECT MAX(created_at) FROM tokens WHERE user_id = $1 AND purpose = $2
+           AND used_at IS NULL AND expires_at > $3",
     )
     .bind(user_id)
     .bind(purpose.name())
     .bind(now())
     .fetch_one(pool)
-    .await
+    .await)
 }
 
 /// The account's live claims (confirmation mails sent, OpenID proofs awaited).
-pub async fn pending_claims(
-    pool: &SqlitePool,
-    user_id: i64,
-) -> Result<Vec<PendingClaim>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn pending_claims(db: &Db, user_id: i64) -> Result<Vec<PendingClaim>, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query_as(
         "SELECT address, purpose, proof, created_at, expires_at FROM tokens
-         WHERE user_id = ? AND address IS NOT NULL AND used_at IS NULL AND expires_at > ?
+         WHERE user_id = $1 AND address IS NOT NULL AND used_at IS NULL AND expires_at > $2
          ORDER BY address",
     )
     .bind(user_id)
     .bind(now())
     .fetch_all(pool)
-    .await
+    .await)
 }
 
 /// The live OpenID proof value for this account's claim on `address`.
 pub async fn openid_proof(
-    pool: &SqlitePool,
+    db: &Db,
     user_id: i64,
     address: &str,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT token_hash, proof FROM tokens WHERE user_id = ? AND address = ?
-           AND purpose = 'openid_proof' AND used_at IS NULL AND expires_at > ?",
+    on_pool!(db, pool => sqlx::query_as(
+        "SELECT token_hash, proof FROM tokens WHERE user_id = $1 AND address = $2
+           AND purpose = 'openid_proof' AND used_at IS NULL AND expires_at > $3",
     )
     .bind(user_id)
     .bind(address)
     .bind(now())
     .fetch_optional(pool)
-    .await
+    .await)
 }
 
 /// Withdraws a pending claim.
-pub async fn cancel_claim(
-    pool: &SqlitePool,
-    user_id: i64,
-    address: &str,
-) -> Result<bool, sqlx::Error> {
-    let result =
-        sqlx::query("DELETE FROM tokens WHERE user_id = ? AND address = ? AND used_at IS NULL")
-            .bind(user_id)
-            .bind(address)
-            .execute(pool)
-            .await?;
-    Ok(result.rows_affected() > 0)
+pub async fn cancel_claim(db: &Db, user_id: i64, address: &str) -> Result<bool, sqlx::Error> {
+    on_pool!(db, pool => sqlx::query(
+        "DELETE FROM tokens WHERE user_id = $1 AND address = $2 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(address)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected() > 0))
 }

@@ -1,22 +1,18 @@
-//! Account security as plain functions: password hashing (argon2id), random tokens and
-//! their stored hashes, constant-time comparison, and the rate limits of the account pages.
+//! Account security as plain functions: password rules and the rate limits of the account
+//! pages (hashing, random tokens and comparisons live in [`crate::secrets`]).
 //!
 //! Every limit is a fixed window in the shared `throttles` table (so it holds across
 //! processes and nodes), keyed by `client::limit_key_of` (an IPv6 client by its /64), and
 //! counted *before* the work it guards: a burst of parallel requests cannot all pass the
 //! check before any of them is counted. Hashing itself runs in `passwords::PasswordQueue`.
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use sha2::{Digest as _, Sha256};
-
 use crate::error::AppError;
-use crate::store::throttles;
+pub use crate::secrets::{
+    MAX_PASSWORD_BYTES, constant_time_eq, hash_password, random_token, token_hash, verify_password,
+};
+use crate::store::{Db, throttles};
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Argon2 hashes whatever it is given; an upper bound keeps a 10 MB "password" out.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Why a new password is refused, in words for the form.
 pub fn check_new_password(password: &str) -> Result<(), String> {
@@ -50,47 +46,6 @@ pub fn link_token(path: actix_web::web::Path<String>) -> Result<String, crate::e
     } else {
         Err(crate::error::AppError::NotFound("no such link".into()))
     }
-}
-
-/// An argon2id PHC string (argon2's defaults: m=19 MiB, t=2, p=1, per OWASP's guidance).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|e| format!("hashing a password: {e}"))
-}
-
-pub fn verify_password(stored: &str, password: &str) -> bool {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return false;
-    }
-    PasswordHash::new(stored).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
-}
-
-/// 256 random bits as 64 hex digits: session ids, CSRF tokens, mailed links.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    // The OS random source failing is not something a request can recover from.
-    getrandom::fill(&mut bytes).expect("the operating system's random source works");
-    hex::encode(bytes)
-}
-
-/// What is stored for a token: its SHA-256, so a leaked database holds no usable token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Compares without an early exit, so timing does not reveal how much of a token matched.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// A rate limit kept in the shared `throttles` table: at most `max` hits per `window_secs`
@@ -186,11 +141,7 @@ pub fn wait_words(seconds: u64) -> String {
 
 /// Counts one hit for `key` against `limit` and refuses (429, with when to try again) when
 /// the key is over it. Returns the hit's verdict when allowed.
-pub async fn take(
-    pool: &sqlx::SqlitePool,
-    limit: Limit,
-    key: &str,
-) -> Result<throttles::Verdict, AppError> {
+pub async fn take(pool: &Db, limit: Limit, key: &str) -> Result<throttles::Verdict, AppError> {
     let verdict = throttles::hit(pool, limit.scope, key, limit.max, limit.window_secs).await?;
     if verdict.allowed() {
         return Ok(verdict);
@@ -209,7 +160,7 @@ pub async fn take(
 /// (the success's own verdict): a burst of guesses sent with the right password must not
 /// get a fresh window from it.
 pub async fn forget_if_alone(
-    pool: &sqlx::SqlitePool,
+    pool: &Db,
     limit: Limit,
     key: &str,
     counted: throttles::Verdict,
@@ -226,20 +177,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_hash_with_argon2id_and_verify() {
-        let hash = hash_password("correct horse battery").unwrap();
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(verify_password(&hash, "correct horse battery"));
-        assert!(!verify_password(&hash, "correct horse batterz"));
-        assert!(!verify_password("not a hash", "anything"));
-        assert_ne!(
-            hash,
-            hash_password("correct horse battery").unwrap(),
-            "salted"
-        );
-    }
-
-    #[test]
     fn new_passwords_are_bounded() {
         assert!(check_new_password("short").is_err());
         assert!(check_new_password("long enough pw").is_ok());
@@ -248,22 +185,6 @@ mod tests {
             "$argon2id$v=19$m=19456,t=2,p=1$x$y",
             &"x".repeat(5000)
         ));
-    }
-
-    #[test]
-    fn tokens_are_random_and_stored_hashed() {
-        let (a, b) = (random_token(), random_token());
-        assert_eq!(a.len(), 64);
-        assert_ne!(a, b);
-        assert_ne!(token_hash(&a), a);
-        assert_eq!(token_hash(&a), token_hash(&a));
-    }
-
-    #[test]
-    fn constant_time_comparison_is_equality() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(!constant_time_eq("abc", "ab"));
     }
 
     #[test]

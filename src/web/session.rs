@@ -12,8 +12,8 @@ use std::pin::Pin;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
-use super::auth::{constant_time_eq, random_token, token_hash};
 use crate::error::AppError;
+use crate::secrets::{constant_time_eq, random_token, token_hash};
 use crate::state::AppState;
 use crate::store::users::{self, SessionUser};
 

@@ -393,10 +393,7 @@ async fn deleting_the_account_removes_its_addresses_and_photos() {
         app.get(&format!("/avatar/{hash}?d=404")).await.status(),
         404
     );
-    let photos: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photos")
-        .fetch_one(&app.operator)
-        .await
-        .unwrap();
+    let photos = crate::helpers::count(&app.operator, "SELECT COUNT(*) FROM photos").await;
     assert_eq!(photos, 0);
     let (status, _, _) = browser
         .submit(

@@ -145,10 +145,7 @@ async fn a_flood_of_sign_ups_from_one_client_hashes_at_most_the_limit() {
     assert!((1..=5).contains(&through), "{through} sign-ups got through");
     let (hashes, _) = password_work(&app).await;
     assert!(hashes <= 5.0, "{hashes} hashes for at most 5 sign-ups");
-    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&app.operator)
-        .await
-        .unwrap();
+    let accounts = crate::helpers::count(&app.operator, "SELECT COUNT(*) FROM users").await;
     assert_eq!(accounts as usize, through);
 }
 
@@ -344,15 +341,16 @@ async fn sign_up_answers_the_same_for_an_existing_and_a_new_address() {
 async fn earlier_reset_link(app: &TestApp, email: &str) -> String {
     let token = random_link();
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
-    sqlx::query(
+    let now = cameo::store::now();
+    let (created, expires) = ((now - 1200).to_string(), (now + 2400).to_string());
+    crate::helpers::execute(
+        &app.operator,
         "INSERT INTO tokens (token_hash, purpose, user_id, created_at, expires_at)
-         SELECT ?, 'reset_password', id, unixepoch() - 1200, unixepoch() + 2400 FROM users WHERE email = ?",
+         SELECT $1, 'reset_password', id, CAST($2 AS BIGINT), CAST($3 AS BIGINT)
+         FROM users WHERE email = $4",
+        &[&hash, &created, &expires, email],
     )
-    .bind(hash)
-    .bind(email)
-    .execute(&app.operator)
-    .await
-    .unwrap();
+    .await;
     format!("/reset/{token}")
 }
 

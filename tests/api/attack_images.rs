@@ -42,10 +42,7 @@ async fn metric(app: &TestApp, series: &str) -> f64 {
 }
 
 async fn photos_held(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM photos")
-        .fetch_one(&app.operator)
-        .await
-        .unwrap()
+    crate::helpers::count(&app.operator, "SELECT COUNT(*) FROM photos").await
 }
 
 /// Posts the upload form once, as a browser with this session would; returns the status and

@@ -252,6 +252,7 @@ async fn replaced_photo_is_served_new_at_once_through_the_cli() {
     let output = app.cameo(&["add", "carol@example.org", "--photo", red.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output).trim(), "imported carol@example.org");
+    app.noticed_another_process().await;
     let first = app.get(&url).await;
     let first_etag = header(&first, "etag");
     assert!(near(decode(first).await.get_pixel(16, 16), RED, 2));
@@ -263,6 +264,7 @@ async fn replaced_photo_is_served_new_at_once_through_the_cli() {
         blue.to_str().unwrap(),
     ]);
     assert_eq!(stdout(&output).trim(), "updated carol@example.org");
+    app.noticed_another_process().await;
     let second = app.get(&url).await;
     assert_ne!(header(&second, "etag"), first_etag);
     assert!(
@@ -272,6 +274,7 @@ async fn replaced_photo_is_served_new_at_once_through_the_cli() {
 
     let output = app.cameo(&["remove", "carol@example.org"]);
     assert!(output.status.success());
+    app.noticed_another_process().await;
     let third = app.get(&format!("{url}&d=404")).await;
     assert_eq!(third.status(), 404, "removed address serves no photo");
 }
@@ -281,10 +284,12 @@ async fn unconfirmed_address_serves_no_photo() {
     let app = spawn_app().await;
     app.add_photo("dave@example.org", &png(&solid_photo(32, RED)))
         .await;
-    sqlx::query("UPDATE addresses SET confirmed_at = NULL WHERE address = 'dave@example.org'")
-        .execute(&app.operator)
-        .await
-        .unwrap();
+    crate::helpers::execute(
+        &app.operator,
+        "UPDATE addresses SET confirmed_at = NULL WHERE address = 'dave@example.org'",
+        &[],
+    )
+    .await;
     let response = app
         .get(&format!("/avatar/{}?d=404", md5_of("dave@example.org")))
         .await;
@@ -318,6 +323,7 @@ async fn openid_is_found_by_its_sha256_and_variants() {
         photo.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
+    app.noticed_another_process().await;
     for url in [
         "https://example.com/Bob",
         "http://example.com/Bob",

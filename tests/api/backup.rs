@@ -62,6 +62,11 @@ fn counts(line: &str) -> (u64, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_taken_while_serving_restores_into_a_fresh_data_dir() {
+    if crate::postgres::skip_on_postgres(
+        "cameo backup/restore copy the SQLite file (PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let app = spawn_app().await;
     app.add_photo("red@example.org", &png(&solid_photo(40, RED)))
         .await;
@@ -159,6 +164,11 @@ async fn a_backup_taken_while_serving_restores_into_a_fresh_data_dir() {
 
 #[tokio::test]
 async fn backup_does_not_overwrite_a_file_without_force() {
+    if crate::postgres::skip_on_postgres(
+        "cameo backup/restore copy the SQLite file (PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let app = spawn_app().await;
     app.add_photo("a@example.org", &png(&solid_photo(20, RED)))
         .await;
@@ -179,6 +189,11 @@ async fn backup_does_not_overwrite_a_file_without_force() {
 
 #[tokio::test]
 async fn restore_refuses_bad_files_and_leaves_the_database_alone() {
+    if crate::postgres::skip_on_postgres(
+        "cameo backup/restore copy the SQLite file (PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let photo = temp_file(dir.path(), "red.png", &png(&solid_photo(20, RED)));
     let data = dir.path().join("data");
@@ -257,6 +272,11 @@ async fn restore_refuses_bad_files_and_leaves_the_database_alone() {
 
 #[tokio::test]
 async fn restore_refuses_while_the_server_holds_the_database() {
+    if crate::postgres::skip_on_postgres(
+        "cameo backup/restore copy the SQLite file (PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let app = spawn_app().await;
     app.add_photo("live@example.org", &png(&solid_photo(20, RED)))
         .await;
@@ -285,6 +305,9 @@ fn mode_of(path: &Path) -> u32 {
 
 #[tokio::test]
 async fn the_database_its_wal_and_a_backup_are_owner_only() {
+    if crate::postgres::skip_on_postgres("file modes of the SQLite file and its WAL") {
+        return;
+    }
     let app = spawn_app().await;
     app.add_photo("private@example.org", &png(&solid_photo(20, RED)))
         .await;
@@ -301,6 +324,9 @@ async fn the_database_its_wal_and_a_backup_are_owner_only() {
 
 #[tokio::test]
 async fn a_readable_database_is_made_owner_only_at_start_and_a_restore_stays_so() {
+    if crate::postgres::skip_on_postgres("file modes of the SQLite file and its WAL") {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     let app = spawn_app().await;
     let file = app.dir.path().join("group-readable.db");
@@ -324,4 +350,24 @@ async fn a_readable_database_is_made_owner_only_at_start_and_a_restore_stays_so(
         "{}",
         stderr(&list)
     );
+}
+
+#[tokio::test]
+async fn on_postgresql_backup_and_restore_point_at_pg_dump() {
+    if !crate::postgres::is_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let file = app.dir.path().join("backup.db");
+    for args in [
+        vec!["backup", file.to_str().unwrap()],
+        vec!["restore", file.to_str().unwrap()],
+    ] {
+        let output = cameo_in(app.dir.path(), &args).await;
+        assert!(!output.status.success(), "{args:?}");
+        let message = stderr(&output);
+        assert!(message.contains("pg_dump"), "{args:?}: {message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "one line: {message}");
+    }
+    assert!(!file.exists());
 }

@@ -343,9 +343,12 @@ fn import_of_a_missing_folder_is_an_error() {
 
 #[tokio::test]
 async fn database_is_created_in_wal_mode() {
+    if crate::postgres::skip_on_postgres("the SQLite file's journal mode") {
+        return;
+    }
     let app = spawn_app().await;
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&app.operator)
+        .fetch_one(app.operator.sqlite().expect("a SQLite file"))
         .await
         .unwrap();
     assert_eq!(mode, "wal");

@@ -129,6 +129,7 @@ async fn export_then_import_keeps_logins_profiles_and_pixels() {
         lines.contains("1 imported, 1 updated, 0 unchanged, 0 skipped"),
         "{lines}"
     );
+    target.noticed_another_process().await;
 
     assert_eq!(log_in(&target, "alice@example.org", PASSWORD).await, 303);
     assert_eq!(
@@ -209,6 +210,7 @@ async fn an_ivatar_export_becomes_an_account_without_a_usable_password() {
         lines.contains("imported  ivy@example.org: 3 address(es), 1 photo(s) written"),
         "{lines}"
     );
+    app.noticed_another_process().await;
     for hash in [
         md5_of("ivy@example.org"),
         openid_hash("https://ivy.example.org/"),
@@ -310,6 +312,7 @@ async fn another_accounts_or_the_operators_address_is_never_taken() {
         lines.contains("1 imported, 0 updated, 0 unchanged, 0 skipped; 2 address"),
         "{lines}"
     );
+    app.noticed_another_process().await;
     for (address, colour) in [
         ("shared@example.org", BLUE),
         ("taken@example.org", GREEN),

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::helpers::*;
+use crate::postgres::database_url_for;
 
 const NGINX: &str = "/usr/sbin/nginx";
 
@@ -51,6 +52,8 @@ async fn start_node(data_dir: &Path) -> (Running, u16) {
         ])
         .args(["--set", "trusted_proxies=127.0.0.1"])
         .env("RUST_LOG", "warn")
+        // One PostgreSQL database for both nodes on the PostgreSQL run.
+        .env("CAMEO_DATABASE_URL", database_url_for(data_dir))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

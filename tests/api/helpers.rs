@@ -6,15 +6,17 @@ use std::process::Output;
 use cameo::Application;
 use cameo::config::Config;
 use cameo::identity::Identity;
+use cameo::store::{Db, Pool};
 use image::{DynamicImage, ImageEncoder, Rgb, RgbImage, RgbaImage};
-use sqlx::SqlitePool;
+
+use crate::postgres::database_url_for;
 
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub config: Config,
-    /// A second connection pool on the same file, standing in for an operator's process.
-    pub operator: SqlitePool,
+    /// A second connection pool on the same database, standing in for an operator's process.
+    pub operator: Db,
     pub dir: tempfile::TempDir,
 }
 
@@ -47,14 +49,24 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.gravatar_mode = cameo::config::GravatarMode::Off;
     config.libravatar_fallback = String::new();
     adjust(&mut config);
+    if config.database_url.is_empty() {
+        config.database_url = database_url_for(&config.data_dir);
+    }
     let app = Application::build(config.clone())
         .await
         .expect("server builds");
     let base = format!("http://127.0.0.1:{}", app.port());
+    // SQLite: a pool of its own, as another process opens the file; the server notices its
+    // commits at once through the WAL index. PostgreSQL: the server notices other processes'
+    // writes within its poll interval (store::changes), so the stand-in operator shares the
+    // server's handle and its writes are served at once, as the tests expect (change_feed.rs
+    // checks a separate pool's write within the interval).
+    let operator = if crate::postgres::is_postgres() {
+        app.db().clone()
+    } else {
+        open_store(&config).await
+    };
     tokio::spawn(app.run_until_stopped());
-    let operator = cameo::store::open(&config.database_path())
-        .await
-        .expect("second pool");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -65,6 +77,81 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         config,
         operator,
         dir,
+    }
+}
+
+/// A pool on the database of `config` (its data directory's on the PostgreSQL run), as an
+/// operator's process opens it.
+pub async fn open_store(config: &Config) -> Db {
+    let mut config = config.clone();
+    if config.database_url.is_empty() {
+        config.database_url = database_url_for(&config.data_dir);
+    }
+    cameo::store::connect(&config.database())
+        .await
+        .expect("the store opens")
+}
+
+/// A pool on the database of the data directory `dir`.
+pub async fn open_store_in(dir: &Path) -> Db {
+    open_store(&Config::for_data_dir(dir)).await
+}
+
+/// `SELECT COUNT(*) …` (or any one-integer query) on either backend.
+pub async fn count(db: &Db, sql: &'static str) -> i64 {
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        Pool::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+    }
+    .expect("count query")
+}
+
+/// A statement with text parameters (`$1`, `$2`, …) on either backend, as a test reaches
+/// around the server to set a row up.
+pub async fn execute(db: &Db, sql: &'static str, params: &[&str]) {
+    match db.pool() {
+        Pool::Sqlite(pool) => {
+            let mut query = sqlx::query(sql);
+            for param in params {
+                query = query.bind(*param);
+            }
+            query.execute(pool).await.map(|_| ())
+        }
+        Pool::Postgres(pool) => {
+            let mut query = sqlx::query(sql);
+            for param in params {
+                query = query.bind(*param);
+            }
+            query.execute(pool).await.map(|_| ())
+        }
+    }
+    .expect("statement runs")
+}
+
+/// Every stored photo's bytes, oldest first.
+pub async fn stored_photos(db: &Db) -> Vec<Vec<u8>> {
+    let sql = "SELECT data FROM photos ORDER BY id";
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        Pool::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+    }
+    .expect("photos read")
+}
+
+/// The bytes of the photo `address` shows.
+pub async fn stored_photo_of(db: &Db, address: &str) -> Vec<u8> {
+    let sql = "SELECT p.data FROM photos p JOIN addresses a ON a.photo_id = p.id
+               WHERE a.address = $1";
+    match db.pool() {
+        Pool::Sqlite(pool) => sqlx::query_scalar(sql).bind(address).fetch_one(pool).await,
+        Pool::Postgres(pool) => sqlx::query_scalar(sql).bind(address).fetch_one(pool).await,
+    }
+    .expect("the address has a photo")
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        crate::postgres::drop_database_for(&self.config.data_dir);
     }
 }
 
@@ -89,20 +176,30 @@ impl TestApp {
             .expect("photo added");
     }
 
+    /// Gives the server time to notice another process's write: none on SQLite (the WAL
+    /// index tells at once), the poll interval on PostgreSQL (`store::changes`).
+    pub async fn noticed_another_process(&self) {
+        if crate::postgres::is_postgres() {
+            tokio::time::sleep(cameo::store::changes::POLL_INTERVAL * 2).await;
+        }
+    }
+
     /// Runs the real `cameo` binary against this app's data directory.
     pub fn cameo(&self, args: &[&str]) -> Output {
         run_cameo(self.dir.path(), args, &[])
     }
 }
 
-/// Runs the `cameo` binary with `--data-dir DIR` and extra environment variables.
+/// Runs the `cameo` binary with `--data-dir DIR` and extra environment variables (on the
+/// PostgreSQL run, with the database of that directory).
 pub fn run_cameo(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cameo"));
     command
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .env("CAMEO_DATABASE_URL", database_url_for(data_dir));
     for (key, value) in env {
         command.env(key, value);
     }

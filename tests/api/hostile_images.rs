@@ -348,9 +348,7 @@ fn peak_rss_kb(pid: u32) -> u64 {
 #[tokio::test]
 async fn cli_add_refuses_each_hostile_file_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = cameo::store::open(&dir.path().join("cameo.db"))
-        .await
-        .unwrap();
+    let pool = crate::helpers::open_store_in(dir.path()).await;
     for (index, hostile) in hostile_cases().iter().enumerate() {
         let path = temp_file(dir.path(), hostile.file_name, &hostile.bytes);
         let address = format!("hostile-{index}@example.org");
@@ -382,14 +380,7 @@ async fn cli_add_refuses_each_hostile_file_with_its_reason() {
                     hostile.name,
                     stderr(&output)
                 );
-                let stored: Vec<u8> = sqlx::query_scalar(
-                    "SELECT p.data FROM photos p JOIN addresses a ON a.photo_id = p.id \
-                     WHERE a.address = ?",
-                )
-                .bind(&address)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+                let stored = crate::helpers::stored_photo_of(&pool, &address).await;
                 assert!(!contains(&stored, payload), "{}", hostile.name);
                 assert!(image::load_from_memory(&stored).is_ok());
             }
@@ -435,10 +426,7 @@ async fn upload_form_refuses_each_hostile_file_and_the_server_keeps_serving() {
         let avatar = app.get(&format!("/avatar/{someone}?s=16")).await;
         assert_eq!(avatar.status(), 200, "still serving after {}", hostile.name);
     }
-    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT data FROM photos")
-        .fetch_all(&app.operator)
-        .await
-        .unwrap();
+    let stored = crate::helpers::stored_photos(&app.operator).await;
     let accepted = hostile_cases()
         .iter()
         .filter(|h| matches!(h.expect, Expect::Reencoded(_)))

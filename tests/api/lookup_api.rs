@@ -348,11 +348,12 @@ async fn unconfirmed_addresses_look_exactly_like_unknown_ones() {
         .app
         .add_photo("pending@local.test", &png(&solid_photo(32, RED)))
         .await;
-    sqlx::query("UPDATE addresses SET confirmed_at = NULL WHERE address = ?")
-        .bind("pending@local.test")
-        .execute(&world.app.operator)
-        .await
-        .unwrap();
+    crate::helpers::execute(
+        &world.app.operator,
+        "UPDATE addresses SET confirmed_at = NULL WHERE address = $1",
+        &["pending@local.test"],
+    )
+    .await;
     let (status, pending, _) = lookup(&world.app, "email=pending@local.test&providers=local").await;
     let (_, unknown, _) = lookup(&world.app, "email=never@local.test&providers=local").await;
     assert_eq!(status, 404);

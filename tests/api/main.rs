@@ -1,5 +1,6 @@
 //! Integration tests: each test starts the real server on 127.0.0.1:0 with its own temporary
-//! data directory and SQLite file, and talks HTTP to it (or runs the real `cameo` binary).
+//! data directory and database, and talks HTTP to it (or runs the real `cameo` binary). Built
+//! twice: `api` on SQLite files, `api_postgres` on a PostgreSQL cluster ([`postgres`]).
 
 mod accounts;
 mod api_tokens;
@@ -27,11 +28,13 @@ mod hostile_images;
 mod lookup_api;
 mod observability;
 mod photo_bucket;
+mod postgres;
 mod profiles;
 mod proxy;
 mod purge;
 mod routes;
 mod security_headers;
 mod smtp;
+mod store_rules;
 mod two_nodes;
 mod ui_chromium;

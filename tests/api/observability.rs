@@ -5,7 +5,6 @@ use std::sync::Arc;
 use actix_web::{App, test as actix_test, web};
 use cameo::config::Config;
 use cameo::state::AppState;
-use cameo::store::changes::ChangeWatch;
 
 use crate::helpers::*;
 
@@ -43,11 +42,10 @@ async fn probes_answer_and_are_never_cached() {
 #[actix_web::test]
 async fn readyz_is_503_when_the_database_is_closed() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = Config::for_data_dir(dir.path());
-    let pool = cameo::store::open(&config.database_path())
-        .await
-        .expect("database");
-    let changes = ChangeWatch::open(&config.database_path());
+    let mut config = Config::for_data_dir(dir.path());
+    config.database_url = crate::postgres::database_url_for(dir.path());
+    let pool = crate::helpers::open_store(&config).await;
+    let changes = pool.change_watch();
     let state = AppState::new(Arc::new(config), pool.clone(), changes)
         .await
         .expect("state");

@@ -4,6 +4,7 @@
 //! uploads are refused with a 503 and leave nothing half-written.
 
 use cameo::photo_store::{PhotoBucket, collect_unreferenced};
+use cameo::store::Pool;
 use std::time::Duration;
 
 use crate::browser::Browser;
@@ -17,10 +18,13 @@ async fn bucket_app(garage: &Garage) -> (TestApp, PhotoBucket) {
 }
 
 async fn photo_rows(app: &TestApp) -> Vec<(i64, String)> {
-    sqlx::query_as("SELECT length(data), content_digest FROM photos ORDER BY id")
-        .fetch_all(&app.operator)
-        .await
-        .unwrap()
+    const ROWS: &str =
+        "SELECT CAST(length(data) AS BIGINT), content_digest FROM photos ORDER BY id";
+    match app.operator.pool() {
+        Pool::Sqlite(pool) => sqlx::query_as(ROWS).fetch_all(pool).await,
+        Pool::Postgres(pool) => sqlx::query_as(ROWS).fetch_all(pool).await,
+    }
+    .unwrap()
 }
 
 async fn colour_of(app: &TestApp, address: &str) -> image::Rgba<u8> {

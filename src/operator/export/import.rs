@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 
 use super::ExportError;
 use super::format::{Account, Address, Holdings, NO_PASSWORD, Profile};
@@ -44,7 +44,7 @@ impl Written {
 }
 
 pub(super) async fn import_account(
-    pool: &SqlitePool,
+    pool: &Db,
     intake: PhotoIntake<'_>,
     account: Account,
     origin: Origin,
@@ -122,7 +122,7 @@ pub(super) async fn import_account(
 }
 
 pub(super) async fn import_operator(
-    pool: &SqlitePool,
+    pool: &Db,
     intake: PhotoIntake<'_>,
     holdings: Holdings,
     origin: Origin,

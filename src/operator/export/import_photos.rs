@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
+use crate::store::Db;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest as _, Sha256};
-use sqlx::SqlitePool;
 
 use super::ExportError;
 use super::format::Photo;
@@ -34,7 +34,7 @@ pub(super) type PhotoIntake<'a> = (IntakeLimits, Option<&'a PhotoBucket>);
 /// Decodes each photo and either finds it already held by `lookup` (`Some(holder)`; `None`
 /// for an account that does not exist yet) or passes it through the intake.
 pub(super) async fn ready_photos(
-    pool: &SqlitePool,
+    pool: &Db,
     (limits, bucket): PhotoIntake<'_>,
     lookup: Option<Option<i64>>,
     photos: &[Photo],

@@ -22,7 +22,7 @@ mod write;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use sqlx::SqlitePool;
+use crate::store::Db;
 use tokio::sync::mpsc;
 
 pub use format::{Account, Address, FORMAT, Holdings, Photo, Profile, VERSION};
@@ -56,7 +56,7 @@ pub enum ExportError {
 /// Writes the export to `target` (`-` for standard output). A file is written under a
 /// temporary name and renamed when complete.
 pub async fn export_to(
-    pool: &SqlitePool,
+    pool: &Db,
     bucket: Option<&PhotoBucket>,
     target: &str,
     force: bool,
@@ -105,7 +105,7 @@ pub async fn export_to(
 /// The file is parsed on a blocking thread, which hands accounts over one at a time (at most
 /// two waiting), so memory stays bounded by the largest account.
 pub async fn import_file(
-    pool: &SqlitePool,
+    pool: &Db,
     config: &Config,
     path: &Path,
     mut report: impl FnMut(&AccountReport),

@@ -8,9 +8,9 @@
 use std::fmt;
 use std::io::Write;
 
+use crate::store::Db;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use sqlx::SqlitePool;
 
 use super::ExportError;
 use super::format::{Account, Address, FORMAT, Holdings, NO_PASSWORD, Photo, Profile, VERSION};
@@ -38,7 +38,7 @@ impl fmt::Display for ExportSummary {
 
 /// Writes the whole document to `out`, reading inside one transaction.
 pub async fn export(
-    pool: &SqlitePool,
+    pool: &Db,
     bucket: Option<&PhotoBucket>,
     out: &mut impl Write,
 ) -> Result<ExportSummary, ExportError> {
