@@ -117,35 +117,18 @@ async fn find_or_insert_photo(
     photo: &PreparedPhoto,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    on_tx!(tx, conn => {
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM photos
-             WHERE content_digest = $1 AND format = $2 AND user_id IS NULL LIMIT 1",
-        )
-        .bind(&photo.content_digest)
-        .bind(photo.format.name())
-        .fetch_optional(&mut *conn)
-        .await?;
-        match existing {
-            Some(id) => Ok(id),
-            None => {
-                sqlx::query_scalar(
-                    "INSERT INTO photos
-                         (format, data, side, content_digest, source_digest, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                )
-                .bind(photo.format.name())
-                .bind(&photo.data)
-                .bind(i64::from(photo.side))
-                .bind(&photo.content_digest)
-                .bind(&photo.source_digest)
-                .bind(now)
-                .bind(now)
-                .fetch_one(&mut *conn)
-                .await
-            }
-        }
-    })
+    let existing: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT id FROM photos
+         WHERE content_digest = $1 AND format = $2 AND user_id IS NULL LIMIT 1",
+    )
+    .bind(&photo.content_digest)
+    .bind(photo.format.name())
+    .fetch_optional(&mut *conn)
+    .await)?;
+    match existing {
+        Some(id) => Ok(id),
+        None => super::photos::insert_row(tx, photo, None, now, now).await,
+    }
 }
 
 async fn insert_digests(

@@ -212,21 +212,7 @@ impl ImportTransaction {
         created_at: i64,
         now: i64,
     ) -> Result<i64, sqlx::Error> {
-        on_tx!(self.tx, conn => sqlx::query_scalar(
-            "INSERT INTO photos (format, data, side, content_digest, source_digest,
-                                 user_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(photo.format.name())
-        .bind(&photo.data)
-        .bind(i64::from(photo.side))
-        .bind(&photo.content_digest)
-        .bind(&photo.source_digest)
-        .bind(holder)
-        .bind(created_at)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await)
+        super::photos::insert_row(&mut self.tx, photo, holder, created_at, now).await
     }
 
     /// The row of `address` (normalised), whoever holds it.

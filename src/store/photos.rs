@@ -3,7 +3,7 @@
 use super::{Db, Tx};
 
 use crate::identity::Digest;
-use crate::imaging::PhotoFormat;
+use crate::imaging::{PhotoFormat, PreparedPhoto};
 
 /// What the hot path needs to know about the photo behind a digest, without its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +119,32 @@ pub struct OwnedPhoto {
     pub updated_at: i64,
 }
 
+/// Inserts `photo` as a row held by `holder` (an account; `None`: the operator's photos) and
+/// returns its id. With a photo bucket its `data` is already empty: the bytes went first.
+pub async fn insert_row(
+    tx: &mut Tx,
+    photo: &PreparedPhoto,
+    holder: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+) -> Result<i64, sqlx::Error> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "INSERT INTO photos (format, data, side, content_digest, source_digest,
+                             user_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(photo.format.name())
+    .bind(&photo.data)
+    .bind(i64::from(photo.side))
+    .bind(&photo.content_digest)
+    .bind(&photo.source_digest)
+    .bind(holder)
+    .bind(created_at)
+    .bind(updated_at)
+    .fetch_one(&mut *conn)
+    .await)
+}
+
 /// Stores an uploaded photo for an account, unless it already holds `max_photos`: the count
 /// is checked inside the same write transaction as the insert ([`Db::begin_write`]), so
 /// parallel uploads cannot both take the last slot (12 at once took an account to 13 of 10).
@@ -126,34 +152,21 @@ pub struct OwnedPhoto {
 pub async fn insert_owned(
     db: &Db,
     user_id: i64,
-    photo: &crate::imaging::PreparedPhoto,
+    photo: &PreparedPhoto,
     max_photos: u32,
 ) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let now = super::now();
-    let id = on_tx!(tx, conn => {
-        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photos WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *conn)
-            .await?;
-        if held >= i64::from(max_photos) {
-            return Ok(None);
-        }
-        sqlx::query_scalar(
-            "INSERT INTO photos (format, data, side, content_digest, source_digest, user_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(photo.format.name())
-        .bind(&photo.data)
-        .bind(i64::from(photo.side))
-        .bind(&photo.content_digest)
-        .bind(&photo.source_digest)
-        .bind(user_id)
-        .bind(now)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await?
-    });
+    let held: i64 = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM photos WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await)?;
+    if held >= i64::from(max_photos) {
+        return Ok(None);
+    }
+    let id = insert_row(&mut tx, photo, Some(user_id), now, now).await?;
     tx.commit().await?;
     Ok(Some(id))
 }

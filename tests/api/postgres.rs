@@ -211,17 +211,11 @@ impl Cluster {
             .join()
             .expect("the template was created");
         let url = format!("postgres://postgres@127.0.0.1:{}/{TEMPLATE}", self.port);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let db = cameo::store::open_postgres(&url)
-                    .await
-                    .expect("the template migrates");
-                db.close().await;
-            });
+        on_a_thread_of_its_own(async move {
+            let db = cameo::store::open_postgres(&url)
+                .await
+                .expect("the template migrates");
+            db.close().await;
         })
         .join()
         .expect("the template was migrated");
@@ -324,20 +318,28 @@ impl Cluster {
     /// runtime, or not); join the thread to wait for it.
     fn admin(&self, statement: String) -> std::thread::JoinHandle<()> {
         let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut connection = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .expect("the test cluster answers");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
-                    .execute(&mut connection)
-                    .await
-                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
-            });
+        on_a_thread_of_its_own(async move {
+            let mut connection = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("the test cluster answers");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+                .execute(&mut connection)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
         })
     }
+}
+
+/// Runs `work` to completion on a new thread with a runtime of its own (callers may be
+/// inside a runtime, or not); join the thread to wait for it.
+fn on_a_thread_of_its_own(
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(work);
+    })
 }
