@@ -118,6 +118,23 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy this install into another store: PostgreSQL (and photos into a bucket) for
+    /// several nodes.
+    ///
+    /// Copies accounts, sessions, tokens, addresses, photos and profiles with their ids,
+    /// checks each photo's bytes against its digest, puts them in the bucket named by
+    /// --photos (endpoint and keys from the s3_* settings), then verifies row counts, photo
+    /// digests and the bucket's objects. Only reads this install; safe to re-run (rows
+    /// already copied are left alone). Afterwards set database_url (and photo_store) on
+    /// every node.
+    MigrateStore {
+        /// The target database: postgres://user:password@host/db (or sqlite:///path).
+        #[arg(long, value_name = "DATABASE_URL")]
+        to: String,
+        /// Put photo bytes in this bucket instead of the database: s3://BUCKET/PREFIX.
+        #[arg(long, value_name = "S3_URL")]
+        photos: Option<String>,
+    },
     /// Import a `cameo export` file, or a Libravatar/ivatar export (.xml or .xml.gz).
     ///
     /// Every photo goes through the same checks as an upload. An address another account
@@ -338,6 +355,20 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         }
         Command::ImportExport { file } => import_export(&pool, &config, &file).await?,
+        Command::MigrateStore { to, photos } => {
+            let progress = |line: &str| eprintln!("cameo: {line}");
+            let report = operator::migrate_store::migrate_store(
+                &pool,
+                &config,
+                &to,
+                photos.as_deref(),
+                progress,
+            )
+            .await
+            .map_err(|e| format!("migrate-store: {e}"))?;
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
         Command::Token { command } => token(&pool, command).await?,
         Command::Serve
         | Command::Config

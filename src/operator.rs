@@ -11,6 +11,7 @@
 pub mod backup;
 pub mod export;
 pub mod ivatar_xml;
+pub mod migrate_store;
 pub mod tokens;
 
 use std::fmt;

@@ -60,6 +60,7 @@ pub mod addresses;
 pub mod api_tokens;
 pub mod backup;
 pub mod changes;
+pub mod copy;
 mod db;
 pub mod export;
 pub mod feed;

@@ -26,6 +26,7 @@ mod gravatar;
 mod helpers;
 mod hostile_images;
 mod lookup_api;
+mod migrate_store;
 mod observability;
 mod photo_bucket;
 mod postgres;

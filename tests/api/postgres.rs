@@ -32,6 +32,15 @@ pub fn skip_on_postgres(reason: &str) -> bool {
     is_postgres()
 }
 
+/// For a test that needs the PostgreSQL cluster (it runs in the `api_postgres` target):
+/// says so and returns true in the SQLite one.
+pub fn skip_on_sqlite(reason: &str) -> bool {
+    if !is_postgres() {
+        say(&format!("runs in the PostgreSQL target only: {reason}"));
+    }
+    !is_postgres()
+}
+
 /// A line on the real stderr: libtest captures `eprintln!` of passing tests (and all of it
 /// when the binary exits early), and these lines are meant to be seen.
 fn say(line: &str) {
