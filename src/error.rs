@@ -57,10 +57,38 @@ pub enum AppError {
     GatewayTimeout(String),
 }
 
+/// Whether `error` means the database cannot be reached right now (a restart, a network
+/// cut, no free connection within the pool's wait), as opposed to a fault in a query: such
+/// a request is answered 503 with `Retry-After`, and tried again later it will work.
+pub fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's connection exceptions (08…) and "shutting down" / "starting up" (57P…).
+        sqlx::Error::Database(error) => error
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// Seconds a client is asked to wait while the database is unreachable.
+const DATABASE_RETRY_AFTER: u64 = 5;
+
+impl AppError {
+    fn is_database_unavailable(&self) -> bool {
+        matches!(self, AppError::Database(error) if database_unavailable(error))
+    }
+}
+
 impl AppError {
     /// A stable machine-readable code, used in logs and JSON error bodies.
     pub fn code(&self) -> &'static str {
         match self {
+            _ if self.is_database_unavailable() => "database_unavailable",
             AppError::BadRequest(_) => "bad_request",
             AppError::UriTooLong(_) => "uri_too_long",
             AppError::NotFound(_) => "not_found",
@@ -85,6 +113,7 @@ impl AppError {
     /// Seconds a client should wait before trying again, for 429 and 503 answers.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
+            _ if self.is_database_unavailable() => Some(DATABASE_RETRY_AFTER),
             AppError::Busy => Some(1),
             AppError::Overloaded { retry_after, .. } | AppError::Throttled { retry_after, .. } => {
                 Some((*retry_after).max(1))
@@ -97,6 +126,10 @@ impl AppError {
     /// cause is logged here instead). Provider failures are the client's business: shown.
     pub fn public_message(&self) -> String {
         match self {
+            _ if self.is_database_unavailable() => {
+                tracing::warn!(error = %self, "the database is unavailable");
+                "the database is unavailable; try again in a few seconds".to_string()
+            }
             AppError::Busy
             | AppError::Overloaded { .. }
             | AppError::BadGateway(_)
@@ -115,6 +148,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
+            _ if self.is_database_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -450,6 +450,12 @@ fn write_lookup(out: &mut Exposition, lookup: &crate::avatar::lookup::PhotoLooku
             metrics.start_overs.load(Relaxed) as f64,
         ),
         (
+            "cameo_lookup_answers_while_database_unavailable_total",
+            "Lookups answered from memory while the database could not be asked what changed.",
+            Kind::Counter,
+            metrics.stale_answers.load(Relaxed) as f64,
+        ),
+        (
             "cameo_feed_sequence",
             "The last change-feed sequence number applied.",
             Kind::Gauge,

@@ -25,6 +25,18 @@ use crate::store::feed::{self, Catchup};
 use crate::store::hot_read::{self, HotReads};
 use crate::store::photos::{self, PhotoRef};
 
+/// Longest a request waits for a catch-up before answering from the index.
+const HOT_CATCH_UP_WAIT: Duration = Duration::from_millis(250);
+/// After a catch-up found the database unreachable (or too slow), requests leave catching
+/// up to the follower this long.
+const UNAVAILABLE_PAUSE: Duration = Duration::from_millis(500);
+
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Most changes applied one by one; a reader further behind starts over.
 const CATCHUP_PAGE: u32 = 10_000;
 /// How often the follower looks for writes when no request does (purges, the index).
@@ -50,6 +62,8 @@ pub struct LookupMetrics {
     pub applied_digests: AtomicU64,
     /// Times a reader had to forget everything (fell behind the trimmed tail).
     pub start_overs: AtomicU64,
+    /// Lookups answered from memory while the database could not be asked what changed.
+    pub stale_answers: AtomicU64,
 }
 
 pub struct PhotoLookup {
@@ -66,6 +80,9 @@ pub struct PhotoLookup {
     seen_token: AtomicU64,
     /// One catch-up at a time; the others wait for it.
     catching_up: tokio::sync::Mutex<()>,
+    /// Unix milliseconds until which requests do not try to catch up (the database was
+    /// found unreachable).
+    unavailable_until: AtomicI64,
     /// While the index is being built: digests the feed named meanwhile, read again once
     /// it is.
     pending: Mutex<Option<Vec<Digest>>>,
@@ -101,6 +118,7 @@ impl PhotoLookup {
             applied: AtomicI64::new(head),
             seen_token: AtomicU64::new(token),
             catching_up: tokio::sync::Mutex::new(()),
+            unavailable_until: AtomicI64::new(0),
             pending: Mutex::new(None),
             building: AtomicBool::new(false),
             on_change: std::sync::OnceLock::new(),
@@ -110,7 +128,7 @@ impl PhotoLookup {
 
     /// The photo currently served for `digest`, if any.
     pub async fn photo_for(&self, digest: &Digest) -> Result<Answer, sqlx::Error> {
-        self.catch_up_if_written().await?;
+        self.catch_up_on_the_hot_path().await?;
         match self.known(digest) {
             Some(Known::Served(photo)) => {
                 self.metrics.memory_answers.fetch_add(1, Ordering::Relaxed);
@@ -124,6 +142,34 @@ impl PhotoLookup {
         }
         self.metrics.database_reads.fetch_add(1, Ordering::Relaxed);
         self.read(digest).await
+    }
+
+    /// Applies the feed before a lookup, but never makes a request wait on a database that
+    /// is away or slow: with an index to answer from, a catch-up that fails for want of
+    /// the database, or takes longer than [`HOT_CATCH_UP_WAIT`], is left to the follower,
+    /// and for [`UNAVAILABLE_PAUSE`] after that requests do not try at all. The
+    /// answer is then the index's, exact up to the last catch-up (nothing can be committed
+    /// while the database is down).
+    async fn catch_up_on_the_hot_path(&self) -> Result<(), sqlx::Error> {
+        let now = unix_millis();
+        if self.has_index() && now < self.unavailable_until.load(Ordering::Relaxed) {
+            self.metrics.stale_answers.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let outcome = tokio::time::timeout(HOT_CATCH_UP_WAIT, self.catch_up_if_written()).await;
+        let failed = match outcome {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error)) if !crate::error::database_unavailable(&error) => return Err(error),
+            Ok(Err(error)) => Some(error),
+            Err(_slow) => None,
+        };
+        if !self.has_index() {
+            return Err(failed.unwrap_or(sqlx::Error::PoolTimedOut));
+        }
+        let pause = UNAVAILABLE_PAUSE.as_millis() as i64;
+        self.unavailable_until.store(now + pause, Ordering::Relaxed);
+        self.metrics.stale_answers.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// What the index says of `digest` (`None` while there is no index).
@@ -199,6 +245,8 @@ impl PhotoLookup {
             }
         }
         self.seen_token.store(token, Ordering::SeqCst);
+        // The database answers again: requests catch up themselves from now on.
+        self.unavailable_until.store(0, Ordering::Relaxed);
         Ok(())
     }
 

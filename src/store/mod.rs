@@ -101,6 +101,9 @@ pub async fn open_postgres(url: &str) -> Result<Db, AppError> {
     let pool = PgPoolOptions::new()
         .max_connections(8)
         .min_connections(0)
+        // While PostgreSQL is down or restarting a request waits this long for a connection,
+        // then is answered 503 (the default, 30 s, would hold every request that long).
+        .acquire_timeout(Duration::from_secs(3))
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations/postgres").run(&pool).await?;

@@ -107,7 +107,8 @@ pub fn message(
 }
 
 /// Shows a refusal that a client should wait out (a rate limit: 429; a full password
-/// queue: 503) in the form it came from, with `Retry-After`; any other error passes on.
+/// queue or an unreachable database: 503) in the form it came from, with `Retry-After`;
+/// any other error passes on.
 fn refuse_in_form(
     error: AppError,
     refuse: impl FnOnce(String, StatusCode) -> Result<HttpResponse, AppError>,
@@ -116,7 +117,7 @@ fn refuse_in_form(
         return Err(error);
     };
     let status = actix_web::ResponseError::status_code(&error);
-    let mut response = refuse(error.to_string(), status)?;
+    let mut response = refuse(error.public_message(), status)?;
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

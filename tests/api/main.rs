@@ -16,6 +16,7 @@ mod change_feed;
 mod chromium;
 mod cli;
 mod crash;
+mod database_restart;
 mod dns_server;
 mod export;
 mod failover;

@@ -85,6 +85,43 @@ pub fn drop_database_for(dir: &Path) {
     }
 }
 
+/// A cluster of one test's own, which it may stop and start again (the shared one serves
+/// every other test at the same time), durable like a production server. Stopped when
+/// dropped; its files go with the watcher, as the shared cluster's do.
+pub struct OwnCluster(Cluster);
+
+impl OwnCluster {
+    pub fn start() -> OwnCluster {
+        let (version, bin) = newest_postgres_bin().expect("PostgreSQL is installed");
+        let cluster = Cluster::start(version, bin);
+        // Make it durable: restart with fsync and synchronous commits on.
+        cluster.stop();
+        cluster.pg_start(true);
+        OwnCluster(cluster)
+    }
+
+    /// A fresh, migrated database in this cluster.
+    pub fn database(&self) -> String {
+        self.0.create_database()
+    }
+
+    /// Stops the server at once (`-m immediate`, as a crash would).
+    pub fn stop(&self) {
+        self.0.stop();
+    }
+
+    /// Starts the server again on the same port and data.
+    pub fn start_again(&self) {
+        self.0.pg_start(true);
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// The migrated database every test's database is a copy of.
 const TEMPLATE: &str = "cameo_template";
 
@@ -186,14 +223,29 @@ impl Cluster {
                 "--no-sync".as_ref(),
             ],
         );
+        cluster.pg_start(false);
+        cluster.watch_for_exit();
+        cluster.prepare_template();
+        cluster
+    }
+
+    /// Starts the server on the cluster's data. The shared cluster trades durability for
+    /// speed (no fsync, asynchronous commits); a `durable` one keeps every commit it
+    /// reported, across an immediate stop, as a production server does.
+    fn pg_start(&self, durable: bool) {
+        let speed = if durable {
+            ""
+        } else {
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        };
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
+            "-p {} -k {} -c listen_addresses=127.0.0.1 {speed} -c max_connections=400 \
              -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=64MB",
-            cluster.root.display()
+            self.port,
+            self.root.display()
         );
-        let log = cluster.root.join("postgres.log");
-        cluster.run(
+        let (data, log) = (self.root.join("data"), self.root.join("postgres.log"));
+        self.run(
             "pg_ctl",
             &[
                 "-D".as_ref(),
@@ -206,9 +258,6 @@ impl Cluster {
                 "start".as_ref(),
             ],
         );
-        cluster.watch_for_exit();
-        cluster.prepare_template();
-        cluster
     }
 
     /// Creates `cameo_template`, migrated by the store itself, which every test's database
