@@ -121,28 +121,12 @@ async fn read_page(
         names.join(", ")
     );
     let kinds: Vec<Kind> = columns.iter().map(|(_, kind)| *kind).collect();
-    match source.pool() {
-        Pool::Sqlite(pool) => {
-            let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await?;
-            rows.iter()
-                .map(|row| {
-                    (0..kinds.len())
-                        .map(|i| read_value(row, i, kinds[i]))
-                        .collect()
-                })
-                .collect()
-        }
-        Pool::Postgres(pool) => {
-            let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await?;
-            rows.iter()
-                .map(|row| {
-                    (0..kinds.len())
-                        .map(|i| read_value(row, i, kinds[i]))
-                        .collect()
-                })
-                .collect()
-        }
-    }
+    on_pool!(source, pool => {
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await?;
+        rows.iter()
+            .map(|row| (0..kinds.len()).map(|i| read_value(row, i, kinds[i])).collect())
+            .collect()
+    })
 }
 
 macro_rules! bind_values {
@@ -185,17 +169,10 @@ async fn write_page(
         names.join(", "),
         tuples.join(", ")
     );
-    let done = match target.pool() {
-        Pool::Sqlite(pool) => bind_values!(sqlx::query(AssertSqlSafe(sql)), rows)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-        Pool::Postgres(pool) => bind_values!(sqlx::query(AssertSqlSafe(sql)), rows)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    };
-    Ok(done)
+    on_pool!(target, pool => Ok(bind_values!(sqlx::query(AssertSqlSafe(sql)), rows)
+        .execute(pool)
+        .await?
+        .rows_affected()))
 }
 
 /// What copying one table did.
