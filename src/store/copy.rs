@@ -100,35 +100,6 @@ where
     Ok(value.unwrap_or(Value::Null))
 }
 
-/// Rows of `table` in the source, by `id` (or by every column for tables without one)
-/// after `offset` rows, at most `limit`.
-async fn read_page(
-    source: &Db,
-    table: &str,
-    columns: &[(String, Kind)],
-    offset: usize,
-    limit: usize,
-) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-    let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
-    let order = if names.contains(&"id") {
-        "id".to_string()
-    } else {
-        names.join(", ")
-    };
-    // Names come from the target's own schema (Cameo's tables), never from input.
-    let sql = format!(
-        "SELECT {} FROM {table} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-        names.join(", ")
-    );
-    let kinds: Vec<Kind> = columns.iter().map(|(_, kind)| *kind).collect();
-    on_pool!(source, pool => {
-        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await?;
-        rows.iter()
-            .map(|row| (0..kinds.len()).map(|i| read_value(row, i, kinds[i])).collect())
-            .collect()
-    })
-}
-
 macro_rules! bind_values {
     ($query:expr, $rows:expr) => {{
         let mut query = $query;
@@ -143,6 +114,61 @@ macro_rules! bind_values {
         }
         query
     }};
+}
+
+/// The columns that order `table` and pick up where a page ended (its primary key).
+fn key_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        "address_digests" => &["digest", "address_id"],
+        "profiles" => &["user_id"],
+        "tokens" | "sessions" => &["token_hash"],
+        _ => &["id"],
+    }
+}
+
+/// At most `limit` rows of `table` in the source in key order, those after the row whose
+/// key is `after` (keyset paging: each page is an index seek, so a large table is read in
+/// linear time, where LIMIT/OFFSET would skip ever more rows).
+async fn read_page(
+    source: &Db,
+    table: &str,
+    columns: &[(String, Kind)],
+    after: Option<&[Value]>,
+    limit: usize,
+) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+    let keys = key_columns(table).join(", ");
+    let after_clause = match after {
+        None => String::new(),
+        Some(key) => {
+            let marks: Vec<String> = (1..=key.len()).map(|n| format!("${n}")).collect();
+            format!("WHERE ({keys}) > ({})", marks.join(", "))
+        }
+    };
+    // Names come from the target's own schema (Cameo's tables), never from input.
+    let sql = format!(
+        "SELECT {} FROM {table} {after_clause} ORDER BY {keys} LIMIT {limit}",
+        names.join(", ")
+    );
+    let kinds: Vec<Kind> = columns.iter().map(|(_, kind)| *kind).collect();
+    let key = [after.unwrap_or_default().to_vec()];
+    on_pool!(source, pool => {
+        let rows = bind_values!(sqlx::query(AssertSqlSafe(sql)), key)
+            .fetch_all(pool)
+            .await?;
+        rows.iter()
+            .map(|row| (0..kinds.len()).map(|i| read_value(row, i, kinds[i])).collect())
+            .collect()
+    })
+}
+
+/// The key values of `row` (in [`key_columns`] order).
+fn key_of(table: &str, columns: &[(String, Kind)], row: &[Value]) -> Vec<Value> {
+    key_columns(table)
+        .iter()
+        .filter_map(|key| columns.iter().position(|(name, _)| name == key))
+        .map(|at| row[at].clone())
+        .collect()
 }
 
 /// Inserts `rows` into the target, leaving rows whose key is already there alone; returns
@@ -223,12 +249,13 @@ where
         source_rows,
         ..TableCopy::default()
     };
-    let mut offset = 0;
+    let (mut done, mut after) = (0u64, None::<Vec<Value>>);
     loop {
-        let mut rows = read_page(source, table, &columns, offset, PAGE).await?;
-        if rows.is_empty() {
+        let mut rows = read_page(source, table, &columns, after.as_deref(), PAGE).await?;
+        let Some(last) = rows.last() else {
             break;
-        }
+        };
+        after = Some(key_of(table, &columns, last));
         if let (Some(data), Some(digest)) = (data, digest) {
             for row in &mut rows {
                 let Value::Text(content_digest) = row[digest].clone() else {
@@ -247,9 +274,9 @@ where
                 );
             }
         }
-        offset += rows.len();
+        done += rows.len() as u64;
         report.written += write_page(target, table, &columns, &rows).await?;
-        progress(offset as u64, source_rows);
+        progress(done, source_rows);
     }
     reset_id_sequence(target, table, &columns).await?;
     report.target_rows = count(target, table).await?;
@@ -325,10 +352,17 @@ mod tests {
     #[tokio::test]
     async fn a_copy_keeps_every_row_and_can_run_again() {
         let source = temp_database().await;
-        let alice = Identity::parse("alice@example.org").unwrap();
-        crate::store::addresses::set_confirmed_photo(&source.pool, &alice, &prepared_photo("a"))
+        // 300 addresses: their 600 digests take two pages.
+        for n in 0..300 {
+            let who = Identity::parse(&format!("user{n}@example.org")).unwrap();
+            crate::store::addresses::set_confirmed_photo(
+                &source.pool,
+                &who,
+                &prepared_photo(&format!("p{}", n % 3)),
+            )
             .await
             .unwrap();
+        }
         let target = temp_database().await;
         for round in 0..2 {
             for table in TABLES {
@@ -351,6 +385,6 @@ mod tests {
             photo_digests(&source.pool).await.unwrap(),
             photo_digests(&target.pool).await.unwrap()
         );
-        assert_eq!(count(&target.pool, "address_digests").await.unwrap(), 2);
+        assert_eq!(count(&target.pool, "address_digests").await.unwrap(), 600);
     }
 }
