@@ -119,17 +119,26 @@ root_domain = ".s3.garage.localhost"
         }
     }
 
-    /// Waits for the node, gives it a layout, then the key and the bucket.
-    async fn set_up_cluster(&self) {
-        let mut node = Err(String::new());
-        for _ in 0..100 {
-            node = self.cli(&["node", "id", "-q"]);
-            if node.is_ok() {
-                break;
+    /// Waits until the server answers over RPC (`garage status`; `node id` reads the key
+    /// from disk and answers before the server listens).
+    async fn wait_for_rpc(&self) {
+        let mut answer = Err(String::new());
+        for _ in 0..150 {
+            answer = self.cli(&["status"]);
+            if answer.is_ok() {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let node = node.unwrap_or_else(|e| panic!("garage never answered: {e}{}", self.log()));
+        panic!("garage never answered: {answer:?}{}", self.log());
+    }
+
+    /// Waits for the node, gives it a layout, then the key and the bucket.
+    async fn set_up_cluster(&self) {
+        self.wait_for_rpc().await;
+        let node = self
+            .cli(&["node", "id", "-q"])
+            .unwrap_or_else(|e| panic!("garage node id: {e}{}", self.log()));
         let node_id = node
             .trim()
             .split('@')
@@ -186,13 +195,7 @@ root_domain = ".s3.garage.localhost"
     pub async fn restart(&mut self) {
         self.stop();
         self.run_server();
-        for _ in 0..100 {
-            if self.cli(&["node", "id", "-q"]).is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("garage did not come back{}", self.log());
+        self.wait_for_rpc().await;
     }
 }
 
