@@ -15,13 +15,20 @@ use crate::postgres::database_url_for;
 
 const NGINX: &str = "/usr/sbin/nginx";
 
-/// A child process killed when dropped.
-struct Running(Child);
+/// A child process stopped with `signal` when dropped: SIGKILL for a Cameo node (a crash,
+/// which is the point), SIGTERM for nginx, whose master then stops its workers (a SIGKILLed
+/// master leaves them running).
+struct Running {
+    child: Child,
+    signal: i32,
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        // SAFETY: kill(2) on our own child's pid; the child is not yet reaped, so the pid
+        // cannot have been reused.
+        unsafe { libc::kill(self.child.id() as i32, self.signal) };
+        let _ = self.child.wait();
     }
 }
 
@@ -58,7 +65,10 @@ async fn start_node(data_dir: &Path) -> (Running, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("cameo starts");
-    let running = Running(child);
+    let running = Running {
+        child,
+        signal: libc::SIGKILL,
+    };
     wait_ready(&format!("http://127.0.0.1:{port}/readyz")).await;
     (running, port)
 }
@@ -108,7 +118,13 @@ http {{
         .stderr(Stdio::null())
         .spawn()
         .expect("nginx starts");
-    (Running(child), port)
+    (
+        Running {
+            child,
+            signal: libc::SIGTERM,
+        },
+        port,
+    )
 }
 
 #[tokio::test]
