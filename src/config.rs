@@ -975,7 +975,7 @@ fn parse_bool(text: &str) -> Result<bool, String> {
 
 /// Empty, `sqlite://PATH` or `postgres://…` (`postgresql://` too); any other scheme is
 /// refused here rather than when the server first opens the store.
-fn parse_database_url(text: &str) -> Result<String, String> {
+pub fn parse_database_url(text: &str) -> Result<String, String> {
     if text.is_empty() || text.starts_with("postgres://") || text.starts_with("postgresql://") {
         return Ok(text.to_string());
     }

@@ -11,7 +11,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::config::{Config, Database, redact_url_password};
+use crate::config::{Config, Database, parse_database_url, redact_url_password};
 use crate::photo_store::{PhotoBucket, PhotoStoreSetting, original_bytes};
 use crate::store::copy::{self, CopyError, PhotoBytes, TABLES, TableCopy};
 use crate::store::{self, Db};
@@ -68,7 +68,9 @@ pub async fn migrate_store(
     mut progress: impl FnMut(&str),
 ) -> Result<MigrationReport, MigrateError> {
     let mut target_config = config.clone();
-    target_config.database_url = to.to_string();
+    // The same check as the `database_url` setting: SQLite or PostgreSQL, nothing else.
+    target_config.database_url =
+        parse_database_url(to).map_err(|e| MigrateError::Usage(format!("--to: {e}")))?;
     if to.is_empty() || target_config.database() == config.database() {
         return Err(MigrateError::Usage(
             "--to must name another database (postgres://… or sqlite://…) than this install's"
