@@ -31,6 +31,7 @@ mod migrate_store;
 mod observability;
 mod photo_bucket;
 mod postgres;
+mod postgres_tls;
 mod profiles;
 mod proxy;
 mod purge;

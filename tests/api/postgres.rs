@@ -100,6 +100,19 @@ impl OwnCluster {
         OwnCluster(cluster)
     }
 
+    /// A durable cluster that takes connections only over TLS (`hostssl` in `pg_hba.conf`),
+    /// with a certificate for `127.0.0.1` signed by a CA of its own; returns the CA's file,
+    /// for `sslrootcert`. The certificates are made with the `openssl` program, which
+    /// Debian's PostgreSQL packages depend on.
+    pub fn start_with_tls() -> (OwnCluster, PathBuf) {
+        let (version, bin) = newest_postgres_bin().expect("PostgreSQL is installed");
+        let mut cluster = Cluster::start(version, bin);
+        cluster.stop();
+        let ca = cluster.require_tls();
+        cluster.pg_start(true);
+        (OwnCluster(cluster), ca)
+    }
+
     /// A fresh, migrated database in this cluster.
     pub fn database(&self) -> String {
         self.0.create_database()
@@ -137,6 +150,8 @@ struct Cluster {
     port: u16,
     as_postgres: bool,
     next_database: AtomicU64,
+    /// The server's certificate and key, once [`Cluster::require_tls`] made them.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -207,6 +222,7 @@ impl Cluster {
             port,
             as_postgres,
             next_database: AtomicU64::new(0),
+            tls: None,
         };
         let data = cluster.root.join("data");
         cluster.run(
@@ -238,8 +254,16 @@ impl Cluster {
         } else {
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         };
+        let tls = match &self.tls {
+            Some((certificate, key)) => format!(
+                "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                certificate.display(),
+                key.display()
+            ),
+            None => String::new(),
+        };
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 {speed} -c max_connections=400 \
+            "-p {} -k {} -c listen_addresses=127.0.0.1 {speed} {tls} -c max_connections=400 \
              -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=64MB",
             self.port,
             self.root.display()
@@ -258,6 +282,52 @@ impl Cluster {
                 "start".as_ref(),
             ],
         );
+    }
+
+    /// Makes a CA and a certificate for `127.0.0.1` signed by it, and lets clients in over
+    /// TLS only (local socket connections stay open for `pg_ctl`). Returns the CA's file.
+    fn require_tls(&mut self) -> PathBuf {
+        let dir = self.root.join("tls");
+        std::fs::create_dir_all(&dir).expect("tls dir");
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .expect("extension file");
+        let script = "set -e
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+              -keyout ca.key -out ca.pem -days 2 -subj /CN=cameo-test-ca
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+              -keyout server.key -out server.csr -subj /CN=127.0.0.1
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+              -out server.pem -days 2 -extfile server.ext
+            chmod 600 server.key";
+        let output = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "making the test certificates failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if self.as_postgres {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .expect("chown runs");
+            assert!(status.success(), "chown of {} failed", dir.display());
+        }
+        std::fs::write(
+            self.root.join("data").join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .expect("pg_hba.conf");
+        self.tls = Some((dir.join("server.pem"), dir.join("server.key")));
+        dir.join("ca.pem")
     }
 
     /// Creates `cameo_template`, migrated by the store itself, which every test's database
