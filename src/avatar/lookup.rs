@@ -380,6 +380,13 @@ impl PhotoLookup {
 /// applies writes that no request has noticed yet (so change listeners hear of them within
 /// [`FOLLOW_INTERVAL`]), and trims old feed rows.
 pub fn follow(state: Weak<crate::state::AppState>) {
+    if let Some(live) = state.upgrade() {
+        let (db, state) = (live.pool.clone(), state.clone());
+        tokio::spawn(crate::store::changes::follow_commit_notices(
+            db,
+            move || state.strong_count() > 0,
+        ));
+    }
     tokio::spawn(async move {
         let mut last_trim = tokio::time::Instant::now();
         let mut interval = tokio::time::interval(FOLLOW_INTERVAL);

@@ -13,10 +13,13 @@
 //! than trusted.
 //!
 //! PostgreSQL has no file to watch and no cheap "anyone committed?" question, so its flavour
-//! ([`ChangeWatch::commits`]) answers from two counters: this process's committed writes
-//! through the store (so its own writes are served new at once), and a clock that ticks every
-//! [`POLL_INTERVAL`], as often as the lookup's background follower runs, so writes of other
-//! processes and nodes are read from the feed within that interval.
+//! ([`ChangeWatch::commits`]) answers from two counters: the commits it was told of, and a
+//! clock that ticks every [`POLL_INTERVAL`], as often as the lookup's background follower
+//! runs. Told of are this process's writes through the store (so its own writes are served
+//! new at once) and, through [`follow_commit_notices`], every feed entry any process or node
+//! commits: a trigger on the feed table notifies `cameo_feed` (LISTEN/NOTIFY), so another
+//! node's write is read within milliseconds. Notices are lost while the listening connection
+//! is down; the tick still reads the feed within its interval then, so nothing waits longer.
 
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -25,6 +28,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgListener;
+
+use super::{Db, Pool};
 
 /// Size of one copy of the WAL-index header.
 const HEADER_LEN: usize = 48;
@@ -73,6 +80,49 @@ impl ChangeWatch {
             }
         }
     }
+}
+
+/// The channel the feed table's trigger notifies (migrations/postgres/0007_feed_notify.sql).
+const FEED_CHANNEL: &str = "cameo_feed";
+
+/// On PostgreSQL, listens on [`FEED_CHANNEL`] and moves `db`'s change token at each notice,
+/// while `wanted()` holds (checked after each notice or failure). A lost connection is made
+/// again (sqlx's listener reconnects), after a pause when that fails; the token is moved then
+/// too, as notices may have been missed meanwhile. Returns at once on SQLite.
+pub async fn follow_commit_notices(db: Db, wanted: impl Fn() -> bool) {
+    let Pool::Postgres(pool) = db.pool() else {
+        return;
+    };
+    let mut listener = None;
+    while wanted() {
+        let listening = match listener.as_mut() {
+            Some(listening) => listening,
+            None => match listen(pool).await {
+                Ok(listening) => listener.insert(listening),
+                Err(error) => {
+                    tracing::debug!(%error, "listening for other nodes' writes");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        match listening.recv().await {
+            Ok(_) => db.note_write(),
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => {
+                tracing::debug!(%error, "listening for other nodes' writes");
+                db.note_write();
+                listener = None;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn listen(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(FEED_CHANNEL).await?;
+    Ok(listener)
 }
 
 /// Watches the database's WAL index for commits by any process.

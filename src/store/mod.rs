@@ -99,7 +99,8 @@ pub async fn connect(database: &Database) -> Result<Db, AppError> {
 pub async fn open_postgres(url: &str) -> Result<Db, AppError> {
     let options = PgConnectOptions::from_str(url)?;
     let pool = PgPoolOptions::new()
-        .max_connections(8)
+        // Eight for requests and one that the feed listener keeps (store::changes).
+        .max_connections(9)
         .min_connections(0)
         // While PostgreSQL is down or restarting a request waits this long for a connection,
         // then is answered 503 (the default, 30 s, would hold every request that long).
