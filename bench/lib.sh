@@ -168,3 +168,64 @@ verdict() {
         ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 < t + 0)
         print (v == "?" ? "FAIL" : (ok ? "PASS" : "FAIL")) }'
 }
+
+# start_postgres: a PostgreSQL cluster of Debian's newest installed version in $TMP/pg (run as
+# the postgres user, on a free loopback port), stopped at exit, with an empty database
+# `cameo`; sets PG_URL.
+start_postgres() {
+    local bin port
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [ -x "$bin/initdb" ] || die "PostgreSQL is needed (apt-get install postgresql)"
+    port=$(free_port)
+    install -d -o postgres -g postgres "$TMP/pg"
+    runuser -u postgres -- "$bin/initdb" -D "$TMP/pg/data" -A trust -U postgres -E UTF8 >/dev/null
+    runuser -u postgres -- "$bin/pg_ctl" -D "$TMP/pg/data" -l "$TMP/pg/log" -w start \
+        -o "-p $port -k $TMP/pg -c listen_addresses=127.0.0.1 -c shared_buffers=256MB" >/dev/null
+    # SIGINT is PostgreSQL's fast shutdown.
+    kill_on_exit "$(head -1 "$TMP/pg/data/postmaster.pid")" INT
+    runuser -u postgres -- "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE cameo"
+    PG_URL="postgres://postgres@127.0.0.1:$port/cameo"
+}
+
+# start_garage: a single-node Garage (the S3-compatible store the tests use; `cargo install
+# garage --version 2.5.0 --locked`) in $TMP/garage on free loopback ports, stopped at exit,
+# with the bucket cameo-photos and a key for it; exports the CAMEO_S3_* settings and sets
+# PHOTOS_URL (s3://cameo-photos/photos).
+start_garage() {
+    local garage port rpc node
+    garage=$(command -v garage || echo "${CARGO_HOME:-$HOME/.cargo}/bin/garage")
+    [ -x "$garage" ] || die "Garage is needed (cargo install garage --version 2.5.0 --locked)"
+    port=$(free_port)
+    rpc=$(free_port)
+    mkdir -p "$TMP/garage"
+    cat >"$TMP/garage/garage.toml" <<TOML
+metadata_dir = "$TMP/garage/meta"
+data_dir = "$TMP/garage/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$rpc"
+rpc_public_addr = "127.0.0.1:$rpc"
+rpc_secret = "$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$port"
+root_domain = ".s3.garage.localhost"
+TOML
+    g() { RUST_LOG=warn "$garage" -c "$TMP/garage/garage.toml" "$@"; }
+    g server 2>"$TMP/garage/log" &
+    kill_on_exit $!
+    for _ in $(seq 1 150); do g status >/dev/null 2>&1 && break; sleep 0.1; done
+    node=$(g node id -q | cut -d@ -f1)
+    export CAMEO_S3_ACCESS_KEY_ID=GK$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+    export CAMEO_S3_SECRET_ACCESS_KEY
+    CAMEO_S3_SECRET_ACCESS_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+    {
+        g layout assign -z dc1 -c 10G "$node"
+        g layout apply --version 1
+        g key import --yes -n cameo "$CAMEO_S3_ACCESS_KEY_ID" "$CAMEO_S3_SECRET_ACCESS_KEY"
+        g bucket create cameo-photos
+        g bucket allow --read --write --owner cameo-photos --key "$CAMEO_S3_ACCESS_KEY_ID"
+    } >"$TMP/garage/setup.log" 2>&1 || die "setting Garage up failed: $(tail -3 "$TMP/garage/setup.log")"
+    export CAMEO_S3_ENDPOINT="http://127.0.0.1:$port" CAMEO_S3_REGION=garage
+    PHOTOS_URL="s3://cameo-photos/photos"
+}

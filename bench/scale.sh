@@ -19,6 +19,8 @@
 #   STORE=postgres: move the loaded install into a PostgreSQL cluster started in the
 #   scratch directory (Debian's postgresql, run as the postgres user) with
 #   `cameo migrate-store`, timed, and measure Cameo on it (issue 15)
+#   PHOTO_STORE=s3 (with STORE=postgres): move the photos' bytes into a Garage bucket started
+#   in the scratch directory as well (`migrate-store --photos`)
 set -euo pipefail
 
 ADDRESSES=${ADDRESSES:-1000000}
@@ -62,25 +64,21 @@ fi
 # The store Cameo runs on: the loaded SQLite file, or PostgreSQL it is moved into.
 STORE_FLAGS=()
 if [ "${STORE:-sqlite}" = postgres ]; then
-    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-    [ -x "$PG_BIN/initdb" ] || die "STORE=postgres needs PostgreSQL (apt-get install postgresql)"
-    PG_PORT=$(free_port)
-    install -d -o postgres -g postgres "$TMP/pg"
-    as_postgres() { runuser -u postgres -- "$@"; }
-    as_postgres "$PG_BIN/initdb" -D "$TMP/pg/data" -A trust -U postgres -E UTF8 >/dev/null
-    as_postgres "$PG_BIN/pg_ctl" -D "$TMP/pg/data" -l "$TMP/pg/log" -w start \
-        -o "-p $PG_PORT -k $TMP/pg -c listen_addresses=127.0.0.1 -c shared_buffers=256MB" >/dev/null
-    # SIGINT is PostgreSQL's fast shutdown.
-    kill_on_exit "$(head -1 "$TMP/pg/data/postmaster.pid")" INT
-    as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE cameo"
-    PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/cameo"
-    say "moving the install into PostgreSQL (cameo migrate-store)"
+    start_postgres
+    PHOTO_FLAGS=()
+    if [ "${PHOTO_STORE:-database}" = s3 ]; then
+        start_garage
+        PHOTO_FLAGS=(--photos "$PHOTOS_URL")
+    fi
+    say "moving the install into PostgreSQL (cameo migrate-store ${PHOTO_FLAGS[*]})"
     moved=$(date +%s.%N)
-    "$CAMEO" --data-dir "$DATA" migrate-store --to "$PG_URL" >"$TMP/migrate.txt" 2>"$TMP/migrate.log" ||
+    "$CAMEO" --data-dir "$DATA" migrate-store --to "$PG_URL" "${PHOTO_FLAGS[@]}" \
+        >"$TMP/migrate.txt" 2>"$TMP/migrate.log" ||
         die "migrate-store failed: $(tail -3 "$TMP/migrate.log")"
     MIGRATE_SECS=$(echo "$(date +%s.%N) - $moved" | bc)
     printf '  moved and verified in %.0f s\n' "$MIGRATE_SECS" >&2
     STORE_FLAGS=(--set "database_url=$PG_URL")
+    [ "${PHOTO_STORE:-database}" = s3 ] && STORE_FLAGS+=(--set "photo_store=$PHOTOS_URL")
 fi
 
 CAMEO_PORT=$(free_port)
@@ -266,7 +264,7 @@ HWM=$(rss_kb "$CAMEO_PID" VmHWM)
 READS=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_lookup_database_reads_total" { print $2 }')
 FROM_MEMORY=$(curl -fsS "$CAMEO_URL/metrics" | awk '$1 == "cameo_lookup_memory_answers_total" { print $2 }')
 
-say "summary (${STORE:-sqlite}, $ADDRESSES addresses, $PHOTOS photos, $(nproc) cores, wrk -t1 -c$CONNECTIONS -d$DURATION)"
+say "summary (${STORE:-sqlite}, photos in ${PHOTO_STORE:-database}, $ADDRESSES addresses, $PHOTOS photos, $(nproc) cores, wrk -t1 -c$CONNECTIONS -d$DURATION)"
 [ -n "${MIGRATE_SECS:-}" ] && printf 'cameo migrate-store into PostgreSQL: %.0f s\n\n' "$MIGRATE_SECS"
 printf '%-40s %12s %10s %8s\n' scenario "requests/s" "p99 (ms)" errors
 awk -F'\t' '{ printf "%-40s %12.0f %10s %8s\n", $1, $2, $3, $4 }' "$RESULTS"
