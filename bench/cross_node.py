@@ -2,7 +2,7 @@
 
 Usage: cross_node.py CAMEO_BINARY PHOTO WRITES NODE_URL... -- CAMEO_ARGS...
 
-Each write is `cameo CAMEO_ARGS add writerN@cross.example PHOTO` (another process, as an
+Each write is `cameo CAMEO_ARGS add writerN@cross.example --photo PHOTO` (another process, as an
 operator's would be); once it has returned (the write is committed and reported done), every
 node is asked for the address's avatar (`d=404`) every 2 ms until it serves it. Prints one
 line per node: the median, p90, p99 and largest delay in milliseconds, and fails when a node
@@ -48,7 +48,7 @@ def main():
     for n in range(int(writes)):
         address = f"writer{n}@cross.example"
         digest = hashlib.md5(address.encode()).hexdigest()
-        subprocess.run([cameo, *cameo_args, "add", address, photo], check=True,
+        subprocess.run([cameo, *cameo_args, "add", address, "--photo", photo], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started = time.monotonic()
         results = {}

@@ -212,7 +212,7 @@ api_bind_addr = "127.0.0.1:$port"
 root_domain = ".s3.garage.localhost"
 TOML
     g() { RUST_LOG=warn "$garage" -c "$TMP/garage/garage.toml" "$@"; }
-    g server 2>"$TMP/garage/log" &
+    RUST_LOG=warn "$garage" -c "$TMP/garage/garage.toml" server >/dev/null 2>"$TMP/garage/log" &
     kill_on_exit $!
     for _ in $(seq 1 150); do g status >/dev/null 2>&1 && break; sleep 0.1; done
     node=$(g node id -q | cut -d@ -f1)

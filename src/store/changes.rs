@@ -17,7 +17,7 @@
 //! clock that ticks every [`POLL_INTERVAL`], as often as the lookup's background follower
 //! runs. Told of are this process's writes through the store (so its own writes are served
 //! new at once) and, through [`follow_commit_notices`], every feed entry any process or node
-//! commits: a trigger on the feed table notifies `cameo_feed` (LISTEN/NOTIFY), so another
+//! commits: a trigger on the feed (`avatar_changes`) notifies `cameo_feed` (LISTEN/NOTIFY), so another
 //! node's write is read within milliseconds. Notices are lost while the listening connection
 //! is down; the tick still reads the feed within its interval then, so nothing waits longer.
 
