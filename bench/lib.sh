@@ -229,3 +229,34 @@ TOML
     export CAMEO_S3_ENDPOINT="http://127.0.0.1:$port" CAMEO_S3_REGION=garage
     PHOTOS_URL="s3://cameo-photos/photos"
 }
+
+# nginx_preamble: the top of a bench nginx.conf for $TMP/nginx, up to the inside of `http {`:
+# a worker per core, no access log, and keep-alive for wrk's whole run (nginx would close a
+# connection every 1000 requests; Cameo's actix-web has no such limit).
+nginx_preamble() {
+    cat <<CONF
+worker_processes auto;
+daemon off;
+user root;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+CONF
+}
+
+# start_nginx: checks $TMP/nginx/nginx.conf and runs nginx on it in the background, stopped
+# gracefully at exit; sets NGINX_PID.
+start_nginx() {
+    "$NGINX" -t -q -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
+    "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
+    NGINX_PID=$!
+    kill_on_exit "$NGINX_PID" QUIT
+}

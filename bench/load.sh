@@ -66,22 +66,9 @@ curl -fsS -o /dev/null "$CAMEO_URL$DEFAULT_PATH" # the default's miss happens he
 
 say "starting nginx on 127.0.0.1:$NGINX_PORT"
 mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes auto;
-daemon off;
-user root;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    # wrk keeps its connections open; do not make it reconnect every 1000 requests
-    # (Cameo's actix-web has no such limit).
-    keepalive_requests 1000000;
-    client_body_temp_path $TMP/nginx/body;
+{
+    nginx_preamble
+    cat <<EOF
     types { }
     default_type image/png;
     server {
@@ -92,10 +79,8 @@ http {
     }
 }
 EOF
-"$NGINX" -t -q -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
-"$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
-NGINX_PID=$!
-kill_on_exit "$NGINX_PID" QUIT
+} >"$TMP/nginx/nginx.conf"
+start_nginx
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 wait_http "$NGINX_URL$PHOTO_PATH" "$NGINX_PID" 100 || alive "$NGINX_PID" ||
     die "nginx exited: $(cat "$TMP/nginx/error.log")"

@@ -113,20 +113,9 @@ NGINX_PORT=$(free_port)
 PROXY_PORT=$(free_port)
 say "starting nginx: static file on $NGINX_PORT, proxy_cache in front of Cameo on $PROXY_PORT"
 mkdir -p "$TMP/nginx/cache"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes auto;
-daemon off;
-user root;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_requests 1000000;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
+{
+    nginx_preamble
+    cat <<EOF
     types { image/jpeg jpg; }
     upstream cameo { server 127.0.0.1:$CAMEO_PORT; keepalive 32; }
     # The avatar cache of deploy/nginx.conf.
@@ -153,10 +142,8 @@ http {
     }
 }
 EOF
-"$NGINX" -t -q -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf"
-"$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
-NGINX_PID=$!
-kill_on_exit "$NGINX_PID" QUIT
+} >"$TMP/nginx/nginx.conf"
+start_nginx
 NGINX_URL="http://127.0.0.1:$NGINX_PORT"
 PROXY_URL="http://127.0.0.1:$PROXY_PORT"
 wait_http "$NGINX_URL$PHOTO_PATH" "$NGINX_PID" || die "nginx did not start"
