@@ -4,13 +4,15 @@
 //! - [`gate`]: bearer tokens, anonymous access, rate limits (middleware on every API route);
 //! - [`lookup`]: `GET`/`POST /api/v1/lookup`, email → avatar across providers;
 //! - [`providers`]: `GET /api/v1/providers`, what each provider returns and costs;
-//! - [`profiles`]: opted-in public profiles as Gravatar-style JSON, vCard and QR code;
+//! - [`profiles`]: opted-in public profiles as Gravatar-style JSON, XML, PHP, vCard and QR
+//!   code ([`profile_formats`] writes XML and PHP);
 //! - [`openapi`]: `/api/openapi.json`, generated from the handlers and types here.
 
 pub mod error;
 pub mod gate;
 pub mod lookup;
 pub mod openapi;
+pub mod profile_formats;
 pub mod profiles;
 pub mod providers;
 
@@ -36,6 +38,8 @@ crate::routes! {
     /// The profile routes at the site root.
     pub const ROOT_ROUTES;
     "/{hash:[0-9a-fA-F]{1,128}}.json" wrap from_fn(gate::api_gate) => { GET => profiles::legacy_profile },
+    "/{hash:[0-9a-fA-F]{1,128}}.xml" wrap from_fn(gate::api_gate) => { GET => profiles::xml_profile },
+    "/{hash:[0-9a-fA-F]{1,128}}.php" wrap from_fn(gate::api_gate) => { GET => profiles::php_profile },
     "/{hash:[0-9a-fA-F]{1,128}}.vcf" wrap from_fn(gate::api_gate) => { GET => profiles::vcard_profile },
     "/{hash:[0-9a-fA-F]{1,128}}.qr" wrap from_fn(gate::api_gate) => { GET => profiles::qr_profile },
 }

@@ -24,6 +24,8 @@ use super::providers::{ProviderInfo, ProviderList};
         super::providers::list_providers,
         super::profiles::v3_profile,
         super::profiles::legacy_profile,
+        super::profiles::xml_profile,
+        super::profiles::php_profile,
         super::profiles::vcard_profile,
         super::profiles::qr_profile,
     ),

@@ -1,6 +1,7 @@
-//! Opt-in public profiles for machines: `GET /api/v3/profiles/{hash}` (a subset of Gravatar's
-//! v3 profile), and at the site root Gravatar's legacy formats `/HASH.json`, `/HASH.vcf`
-//! (vCard 4.0) and `/HASH.qr` (a PNG QR code of the profile page's URL).
+//! Opt-in public profiles for machines: `GET /api/v3/profiles/{hash}` (Gravatar's v3 profile,
+//! every field a Cameo profile holds), and at the site root Gravatar's legacy formats
+//! `/HASH.json`, `/HASH.xml` and `/HASH.php` (the same document; [`super::profile_formats`]),
+//! `/HASH.vcf` (vCard 4.0) and `/HASH.qr` (a PNG QR code of the profile page's URL).
 //!
 //! A hash is the MD5 or SHA-256 of an address, as for avatars. Only a confirmed address of
 //! an account whose owner made the profile public answers; an unknown hash, a private
@@ -13,10 +14,11 @@ use image::{GrayImage, ImageEncoder, Luma};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::profile_formats;
 use crate::error::AppError;
 use crate::identity::Digest;
 use crate::state::AppState;
-use crate::store::profiles::{self, ProfileLink, PublicProfile};
+use crate::store::profiles::{self, ProfileDetails, ProfileLink, PublicProfile};
 use crate::web::public_profile::profile_url;
 
 /// QR code sizes in pixels (`?s=`).
@@ -40,6 +42,10 @@ pub struct ProfileView {
     pub about: String,
     pub links: Vec<ProfileLink>,
     pub has_photo: bool,
+    pub details: ProfileDetails,
+    pub verified_openids: Vec<String>,
+    /// When the owner last saved the profile (Unix seconds).
+    pub last_edit: i64,
 }
 
 impl ProfileView {
@@ -54,6 +60,9 @@ impl ProfileView {
             about: profile.about,
             links: profile.links,
             has_photo: profile.has_photo,
+            details: profile.details,
+            verified_openids: profile.verified_openids,
+            last_edit: profile.last_edit,
         }
     }
 }
@@ -74,6 +83,18 @@ pub fn legacy_json(view: &ProfileView, requested: &str) -> Value {
     if !view.about.is_empty() {
         entry["aboutMe"] = json!(view.about);
     }
+    let details = &view.details;
+    for (key, value) in [
+        ("currentLocation", &details.location),
+        ("job_title", &details.job_title),
+        ("company", &details.company),
+        ("pronouns", &details.pronouns),
+        ("pronunciation", &details.pronunciation),
+    ] {
+        if !value.is_empty() {
+            entry[key] = json!(value);
+        }
+    }
     if !view.links.is_empty() {
         entry["urls"] = view
             .links
@@ -84,14 +105,45 @@ pub fn legacy_json(view: &ProfileView, requested: &str) -> Value {
     json!({ "entry": [entry] })
 }
 
-/// The subset of Gravatar's v3 profile this server knows.
+/// Gravatar's v3 profile, with every field a Cameo profile holds (empty strings where the
+/// owner gave nothing, as Gravatar answers). Verified accounts are the owner's confirmed
+/// OpenIDs: this server checked each one before confirming it.
 pub fn v3_json(view: &ProfileView) -> Value {
+    let details = &view.details;
+    let verified: Vec<Value> = view
+        .verified_openids
+        .iter()
+        .map(|url| {
+            json!({
+                "service_type": "openid",
+                "service_label": "OpenID",
+                "service_icon": "",
+                "url": url,
+                "is_hidden": false,
+            })
+        })
+        .collect();
+    let links: Vec<Value> = view
+        .links
+        .iter()
+        .map(|link| json!({ "label": link.label, "url": link.url }))
+        .collect();
     json!({
         "hash": view.hash,
         "display_name": view.display_name,
-        "description": view.about,
-        "avatar_url": view.avatar_url,
         "profile_url": view.profile_url,
+        "avatar_url": view.avatar_url,
+        "avatar_alt_text": details.avatar_alt_text,
+        "location": details.location,
+        "description": view.about,
+        "job_title": details.job_title,
+        "company": details.company,
+        "verified_accounts": verified,
+        "pronunciation": details.pronunciation,
+        "pronouns": details.pronouns,
+        "links": links,
+        "number_verified_accounts": view.verified_openids.len(),
+        "last_profile_edit": crate::store::api_tokens::rfc3339_utc(view.last_edit),
     })
 }
 
@@ -275,6 +327,50 @@ pub async fn legacy_profile(
 
 #[utoipa::path(
     get,
+    path = "/{hash}.xml",
+    tag = "profiles",
+    params(("hash" = String, Path, description = "MD5 or SHA-256 (hex) of the email address")),
+    responses(
+        (status = 200, description = "The legacy JSON profile as XML: <response><entry>…</entry></response>", content_type = "application/xml"),
+        (status = 400, description = "Malformed hash", body = super::lookup::ErrorBody),
+        (status = 404, description = "Unknown, unconfirmed or private", body = super::lookup::ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = super::lookup::ErrorBody),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn xml_profile(
+    state: web::Data<AppState>,
+    hash: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = find(&state, &hash).await?;
+    let xml = profile_formats::to_xml(&legacy_json(&view, &hash));
+    Ok(public_ok(&state, "application/xml; charset=utf-8").body(xml))
+}
+
+#[utoipa::path(
+    get,
+    path = "/{hash}.php",
+    tag = "profiles",
+    params(("hash" = String, Path, description = "MD5 or SHA-256 (hex) of the email address")),
+    responses(
+        (status = 200, description = "The legacy JSON profile as PHP serialize() output", content_type = "text/plain"),
+        (status = 400, description = "Malformed hash", body = super::lookup::ErrorBody),
+        (status = 404, description = "Unknown, unconfirmed or private", body = super::lookup::ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = super::lookup::ErrorBody),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn php_profile(
+    state: web::Data<AppState>,
+    hash: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = find(&state, &hash).await?;
+    let php = profile_formats::to_php(&legacy_json(&view, &hash));
+    Ok(public_ok(&state, "text/plain; charset=utf-8").body(php))
+}
+
+#[utoipa::path(
+    get,
     path = "/{hash}.vcf",
     tag = "profiles",
     params(("hash" = String, Path, description = "MD5 or SHA-256 (hex) of the email address")),
@@ -337,6 +433,15 @@ mod tests {
             }],
             preferred_username: "ada-lovelace".into(),
             has_photo: true,
+            details: ProfileDetails {
+                location: "London".into(),
+                job_title: "Analyst".into(),
+                pronouns: "she/her".into(),
+                avatar_alt_text: "Ada in a dark dress".into(),
+                ..ProfileDetails::default()
+            },
+            verified_openids: vec!["https://ada.example/".into()],
+            last_edit: 1_700_000_000,
         };
         let digest = Digest::parse_hex("0BC83CB571CD1C50BA6F3E8A78EF1346").unwrap();
         ProfileView::new(profile, &digest, "https://cameo.example")
@@ -379,10 +484,24 @@ mod tests {
     }
 
     #[test]
-    fn v3_json_is_the_known_subset() {
+    fn v3_json_has_every_field_a_profile_holds() {
         let body = v3_json(&view());
         assert_eq!(body["hash"], "0bc83cb571cd1c50ba6f3e8a78ef1346");
         assert_eq!(body["display_name"], "Ada Lovelace");
+        assert_eq!(body["location"], "London");
+        assert_eq!(body["job_title"], "Analyst");
+        assert_eq!(body["company"], "");
+        assert_eq!(body["pronouns"], "she/her");
+        assert_eq!(body["avatar_alt_text"], "Ada in a dark dress");
+        assert_eq!(body["description"], "Analyst; poet, of sorts");
+        assert_eq!(
+            body["links"],
+            json!([{ "label": "Notes", "url": "https://ada.example/notes" }])
+        );
+        assert_eq!(body["number_verified_accounts"], 1);
+        assert_eq!(body["verified_accounts"][0]["service_type"], "openid");
+        assert_eq!(body["verified_accounts"][0]["url"], "https://ada.example/");
+        assert_eq!(body["last_profile_edit"], "2023-11-14T22:13:20Z");
         assert!(
             body["avatar_url"]
                 .as_str()

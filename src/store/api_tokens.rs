@@ -213,9 +213,30 @@ pub fn use_is_worth_recording(last_used_at: Option<i64>, now: i64) -> bool {
     last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_SECS)
 }
 
-/// A token time as shown on the page and by the CLI: `2023-11-14 22:13 UTC`.
+/// `unix` as `YYYY-MM-DD HH:MM UTC`, for people.
 pub fn utc_text(unix: i64) -> String {
-    // Days to a civil date: Howard Hinnant's `civil_from_days`.
+    let (year, month, day, secs) = civil_date(unix);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// `unix` as RFC 3339 in UTC (`YYYY-MM-DDTHH:MM:SSZ`), for machines.
+pub fn rfc3339_utc(unix: i64) -> String {
+    let (year, month, day, secs) = civil_date(unix);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Year, month, day and seconds into the day of `unix` (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_date(unix: i64) -> (i64, i64, i64, i64) {
     let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -226,11 +247,7 @@ pub fn utc_text(unix: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    (year, month, day, secs)
 }
 
 #[cfg(test)]

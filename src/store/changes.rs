@@ -82,7 +82,7 @@ impl ChangeWatch {
     }
 }
 
-/// The channel the feed table's trigger notifies (migrations/postgres/0007_feed_notify.sql).
+/// The channel the feed table's trigger notifies (migrations/postgres/0008_feed_notify.sql).
 const FEED_CHANNEL: &str = "cameo_feed";
 
 /// On PostgreSQL, listens on [`FEED_CHANNEL`] and moves `db`'s change token at each notice,

@@ -8,7 +8,7 @@
 //! that already went through the intake. The rules (what conflicts, what is skipped) are the
 //! caller's; these are the statements.
 
-use super::profiles::{Profile, ProfileLink};
+use super::profiles::{Profile, ProfileDetails, ProfileLink};
 use super::{Db, Tx};
 use crate::identity::Identity;
 use crate::imaging::PreparedPhoto;
@@ -51,6 +51,7 @@ pub struct ProfileRow {
     pub about: String,
     /// `None` when the stored links do not parse (a hand-edited column).
     pub links: Option<Vec<ProfileLink>>,
+    pub details: ProfileDetails,
 }
 
 /// An address row as it is before an import touches it.
@@ -290,9 +291,12 @@ impl ImportTransaction {
     ) -> Result<(), sqlx::Error> {
         let links =
             serde_json::to_string(&profile.links).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let details = &profile.details;
         on_tx!(self.tx, conn => sqlx::query(
-            "INSERT INTO profiles (user_id, public, display_name, about, links, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO profiles (user_id, public, display_name, about, links, updated_at,
+                                   location, job_title, company, pronouns, pronunciation,
+                                   avatar_alt_text)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(user_id)
         .bind(profile.public)
@@ -300,6 +304,12 @@ impl ImportTransaction {
         .bind(&profile.about)
         .bind(links)
         .bind(super::now())
+        .bind(&details.location)
+        .bind(&details.job_title)
+        .bind(&details.company)
+        .bind(&details.pronouns)
+        .bind(&details.pronunciation)
+        .bind(&details.avatar_alt_text)
         .execute(&mut *conn)
         .await
         .map(|_| ()))
@@ -343,18 +353,31 @@ async fn find_photo_in(
         .await)
 }
 
+#[derive(sqlx::FromRow)]
+struct StoredProfile {
+    public: bool,
+    display_name: String,
+    about: String,
+    links: String,
+    #[sqlx(flatten)]
+    details: ProfileDetails,
+}
+
 async fn profile(tx: &mut Tx, user_id: i64) -> Result<Option<ProfileRow>, sqlx::Error> {
-    let row: Option<(bool, String, String, String)> = on_tx!(tx, conn => sqlx::query_as(
-        "SELECT public, display_name, about, links FROM profiles WHERE user_id = $1",
-    )
+    let sql = format!(
+        "SELECT public, display_name, about, links, {} FROM profiles WHERE user_id = $1",
+        super::profiles::DETAIL_COLUMNS
+    );
+    let row: Option<StoredProfile> = on_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
     .bind(user_id)
     .fetch_optional(conn)
     .await)?;
-    Ok(row.map(|(public, display_name, about, links)| ProfileRow {
-        public,
-        display_name,
-        about,
-        links: serde_json::from_str(&links).ok(),
+    Ok(row.map(|row| ProfileRow {
+        public: row.public,
+        display_name: row.display_name,
+        about: row.about,
+        links: serde_json::from_str(&row.links).ok(),
+        details: row.details,
     }))
 }
 

@@ -30,7 +30,94 @@ pub struct Profile {
     pub display_name: String,
     pub about: String,
     pub links: Vec<ProfileLink>,
+    pub details: ProfileDetails,
 }
+
+/// One of a profile's short facts: its column (and form field) name, its label for people,
+/// and its most characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DetailField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub max_chars: usize,
+}
+
+/// Gravatar v3's short, single-line profile facts, each empty when not given. The
+/// [`ProfileDetails::FIELDS`] list drives the SQL, the form and its checks alike.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(default)]
+pub struct ProfileDetails {
+    pub location: String,
+    pub job_title: String,
+    pub company: String,
+    pub pronouns: String,
+    pub pronunciation: String,
+    pub avatar_alt_text: String,
+}
+
+impl ProfileDetails {
+    pub const FIELDS: [DetailField; 6] = [
+        DetailField {
+            name: "location",
+            label: "Location",
+            max_chars: 100,
+        },
+        DetailField {
+            name: "job_title",
+            label: "Job title",
+            max_chars: 100,
+        },
+        DetailField {
+            name: "company",
+            label: "Company",
+            max_chars: 100,
+        },
+        DetailField {
+            name: "pronouns",
+            label: "Pronouns",
+            max_chars: 40,
+        },
+        DetailField {
+            name: "pronunciation",
+            label: "Pronunciation",
+            max_chars: 100,
+        },
+        DetailField {
+            name: "avatar_alt_text",
+            label: "Avatar description (alt text)",
+            max_chars: 200,
+        },
+    ];
+
+    /// Each field with its value, in [`ProfileDetails::FIELDS`] order.
+    pub fn values(&self) -> [(DetailField, &str); 6] {
+        let [location, job_title, company, pronouns, pronunciation, alt] = Self::FIELDS;
+        [
+            (location, &self.location),
+            (job_title, &self.job_title),
+            (company, &self.company),
+            (pronouns, &self.pronouns),
+            (pronunciation, &self.pronunciation),
+            (alt, &self.avatar_alt_text),
+        ]
+    }
+
+    /// Details whose fields take `value(field name)`.
+    pub fn from_values(value: impl Fn(&str) -> String) -> ProfileDetails {
+        ProfileDetails {
+            location: value("location"),
+            job_title: value("job_title"),
+            company: value("company"),
+            pronouns: value("pronouns"),
+            pronunciation: value("pronunciation"),
+            avatar_alt_text: value("avatar_alt_text"),
+        }
+    }
+}
+
+/// The detail columns, as `SELECT` lists them.
+pub(crate) const DETAIL_COLUMNS: &str =
+    "location, job_title, company, pronouns, pronunciation, avatar_alt_text";
 
 /// A public profile as a hash finds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +130,11 @@ pub struct PublicProfile {
     pub preferred_username: String,
     /// Whether the address behind the hash shows an uploaded photo (not a generated default).
     pub has_photo: bool,
+    pub details: ProfileDetails,
+    /// The account's confirmed OpenIDs: accounts elsewhere this server has verified.
+    pub verified_openids: Vec<String>,
+    /// When the owner last saved the profile (Unix seconds).
+    pub last_edit: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -51,6 +143,8 @@ struct ProfileRow {
     display_name: String,
     about: String,
     links: String,
+    #[sqlx(flatten)]
+    details: ProfileDetails,
 }
 
 #[derive(sqlx::FromRow)]
@@ -60,13 +154,18 @@ struct PublicRow {
     about: String,
     links: String,
     has_photo: bool,
+    updated_at: i64,
+    #[sqlx(flatten)]
+    details: ProfileDetails,
 }
 
 /// The account's profile, or the empty private default when it never saved one.
 pub async fn load(db: &Db, user_id: i64) -> Result<Profile, sqlx::Error> {
-    let row: Option<ProfileRow> = on_pool!(db, pool => sqlx::query_as(
-        "SELECT public, display_name, about, links FROM profiles WHERE user_id = $1",
-    )
+    let sql = format!(
+        "SELECT public, display_name, about, links, {DETAIL_COLUMNS} FROM profiles
+         WHERE user_id = $1"
+    );
+    let row: Option<ProfileRow> = on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
     .bind(user_id)
     .fetch_optional(pool)
     .await)?;
@@ -75,6 +174,7 @@ pub async fn load(db: &Db, user_id: i64) -> Result<Profile, sqlx::Error> {
         display_name: row.display_name,
         about: row.about,
         links: parse_links(&row.links),
+        details: row.details,
     }))
 }
 
@@ -82,12 +182,19 @@ pub async fn load(db: &Db, user_id: i64) -> Result<Profile, sqlx::Error> {
 pub async fn save(db: &Db, user_id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
     let links =
         serde_json::to_string(&profile.links).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let details = &profile.details;
     on_pool!(db, pool => sqlx::query(
-        "INSERT INTO profiles (user_id, public, display_name, about, links, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO profiles (user_id, public, display_name, about, links, updated_at,
+                               location, job_title, company, pronouns, pronunciation,
+                               avatar_alt_text)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (user_id) DO UPDATE SET public = excluded.public,
              display_name = excluded.display_name, about = excluded.about,
-             links = excluded.links, updated_at = excluded.updated_at",
+             links = excluded.links, updated_at = excluded.updated_at,
+             location = excluded.location, job_title = excluded.job_title,
+             company = excluded.company, pronouns = excluded.pronouns,
+             pronunciation = excluded.pronunciation,
+             avatar_alt_text = excluded.avatar_alt_text",
     )
     .bind(user_id)
     .bind(profile.public)
@@ -95,6 +202,12 @@ pub async fn save(db: &Db, user_id: i64, profile: &Profile) -> Result<(), sqlx::
     .bind(&profile.about)
     .bind(links)
     .bind(now())
+    .bind(&details.location)
+    .bind(&details.job_title)
+    .bind(&details.company)
+    .bind(&details.pronouns)
+    .bind(&details.pronunciation)
+    .bind(&details.avatar_alt_text)
     .execute(pool)
     .await
     .map(|_| ()))
@@ -107,9 +220,9 @@ pub async fn public_profile_for_digest(
 ) -> Result<Option<PublicProfile>, sqlx::Error> {
     // The inner query picks the same address the avatar lookup serves (photos.rs); the
     // account and its opt-in are checked on that address only, never on a runner-up.
-    let row: Option<PublicRow> = on_pool!(db, pool => sqlx::query_as(
-        "SELECT u.id AS user_id, p.display_name, p.about, p.links,
-                a.photo_id IS NOT NULL AS has_photo
+    let sql = format!(
+        "SELECT u.id AS user_id, p.display_name, p.about, p.links, p.updated_at,
+                a.photo_id IS NOT NULL AS has_photo, {DETAIL_COLUMNS}
          FROM (SELECT a.user_id, a.photo_id
                FROM address_digests d JOIN addresses a ON a.id = d.address_id
                WHERE d.digest = $1 AND a.confirmed_at IS NOT NULL
@@ -117,12 +230,23 @@ pub async fn public_profile_for_digest(
                LIMIT 1) a
          JOIN users u ON u.id = a.user_id
          JOIN profiles p ON p.user_id = u.id
-         WHERE p.public",
-    )
+         WHERE p.public"
+    );
+    let row: Option<PublicRow> = on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
     .bind(digest.to_hex())
     .fetch_optional(pool)
     .await)?;
-    Ok(row.map(|row| {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let verified_openids = on_pool!(db, pool => sqlx::query_scalar(
+        "SELECT address FROM addresses
+         WHERE user_id = $1 AND kind = 'openid' AND confirmed_at IS NOT NULL ORDER BY address",
+    )
+    .bind(row.user_id)
+    .fetch_all(pool)
+    .await)?;
+    Ok(Some({
         let preferred_username = preferred_username(&row.display_name, row.user_id);
         PublicProfile {
             display_name: if row.display_name.is_empty() {
@@ -135,6 +259,9 @@ pub async fn public_profile_for_digest(
             about: row.about,
             links: parse_links(&row.links),
             has_photo: row.has_photo,
+            details: row.details,
+            verified_openids,
+            last_edit: row.updated_at,
         }
     }))
 }
@@ -242,6 +369,10 @@ mod tests {
                 label: "Site".into(),
                 url: "https://ada.example".into(),
             }],
+            details: ProfileDetails {
+                location: "London".into(),
+                ..ProfileDetails::default()
+            },
         }
     }
 

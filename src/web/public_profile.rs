@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::identity::{Digest, Identity};
 use crate::state::AppState;
 use crate::store::addresses;
-use crate::store::profiles::{self, Profile, ProfileLink};
+use crate::store::profiles::{self, DetailField, Profile, ProfileDetails, ProfileLink};
 
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 pub const MAX_ABOUT_CHARS: usize = 500;
@@ -49,6 +49,7 @@ struct EditPage {
     display_name: String,
     about: String,
     links: Vec<LinkRow>,
+    details: Vec<(DetailField, String)>,
     problems: Vec<String>,
     addresses: Vec<AddressLink>,
     max_display_name: usize,
@@ -65,6 +66,9 @@ struct PublicPage {
     display_name: String,
     about_lines: Vec<String>,
     links: Vec<ProfileLink>,
+    /// The short facts given, with their labels (the alt text goes on the picture instead).
+    facts: Vec<(&'static str, String)>,
+    avatar_alt: String,
 }
 
 /// Checks the editing form's fields and returns the profile to store, or every problem.
@@ -124,7 +128,40 @@ pub fn validate_profile(
                 url: url.to_string(),
             })
             .collect(),
+        details: ProfileDetails::default(),
     })
+}
+
+/// Checks the profile's short facts: each trimmed, on one line, within its length. Returns
+/// them trimmed, or every problem.
+pub fn validate_details(details: &ProfileDetails) -> Result<ProfileDetails, Vec<String>> {
+    let mut problems = Vec::new();
+    for (field, value) in details.values() {
+        let value = value.trim();
+        if value.chars().any(char::is_control) {
+            problems.push(format!(
+                "{} cannot contain line breaks or control characters.",
+                field.label
+            ));
+        }
+        let chars = value.chars().count();
+        if chars > field.max_chars {
+            problems.push(format!(
+                "{} is too long: {chars} characters, at most {}.",
+                field.label, field.max_chars
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let values = details.values();
+    Ok(ProfileDetails::from_values(|name| {
+        values
+            .iter()
+            .find(|(field, _)| field.name == name)
+            .map_or_else(String::new, |(_, value)| value.trim().to_string())
+    }))
 }
 
 /// What is wrong with link number `n` (1-based), in words.
@@ -203,6 +240,12 @@ fn edit_page(
         display_name: profile.display_name.clone(),
         about: profile.about.clone(),
         links,
+        details: profile
+            .details
+            .values()
+            .into_iter()
+            .map(|(field, value)| (field, value.to_string()))
+            .collect(),
         problems,
         addresses,
         max_display_name: MAX_DISPLAY_NAME_CHARS,
@@ -237,12 +280,23 @@ pub async fn save(
     visitor.check_csrf(form.get("csrf"))?;
     let links: Vec<(&str, &str)> = form.all("link_label").zip(form.all("link_url")).collect();
     let public = form.get("public") == "yes";
-    match validate_profile(public, form.get("display_name"), form.get("about"), &links) {
-        Ok(profile) => {
+    let details = ProfileDetails::from_values(|name| form.get(name).to_string());
+    let checked = (
+        validate_profile(public, form.get("display_name"), form.get("about"), &links),
+        validate_details(&details),
+    );
+    match checked {
+        (Ok(profile), Ok(details)) => {
+            let profile = Profile { details, ..profile };
             profiles::save(&state.pool, user.user_id, &profile).await?;
             Ok(see_other("/account/profile?done=saved"))
         }
-        Err(problems) => {
+        (profile, details_checked) => {
+            let problems: Vec<String> = [profile.err(), details_checked.err()]
+                .into_iter()
+                .flatten()
+                .flatten()
+                .collect();
             // Shown again as typed (within the form's size cap), so nothing has to be retyped.
             let typed = Profile {
                 public,
@@ -256,6 +310,7 @@ pub async fn save(
                         url: url.to_string(),
                     })
                     .collect(),
+                details,
             };
             let layout = Layout::new("Public profile", &visitor, &state)
                 .with_error("The profile was not saved. Please fix the problems below.");
@@ -286,6 +341,14 @@ pub async fn public_page(
             .filter(|line| !line.trim().is_empty())
             .map(str::to_string)
             .collect(),
+        facts: profile
+            .details
+            .values()
+            .into_iter()
+            .filter(|(field, value)| field.name != "avatar_alt_text" && !value.is_empty())
+            .map(|(field, value)| (field.label, value.to_string()))
+            .collect(),
+        avatar_alt: profile.details.avatar_alt_text.clone(),
         display_name: profile.display_name,
         links: profile.links,
     };

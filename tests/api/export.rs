@@ -90,6 +90,11 @@ async fn export_then_import_keeps_logins_profiles_and_pixels() {
             label: "Blog".into(),
             url: "https://alice.example.org/".into(),
         }],
+        details: cameo::store::profiles::ProfileDetails {
+            location: "Leeds".into(),
+            pronouns: "she/her".into(),
+            ..Default::default()
+        },
     };
     cameo::store::profiles::save(&source.operator, alice.id, &profile)
         .await

@@ -81,15 +81,53 @@ async fn an_opted_in_profile_is_served_as_legacy_json_by_md5_and_sha256() {
     }
 }
 
+/// Ada's public profile with every short fact filled in, and a confirmed OpenID.
+async fn detailed_profile(app: &TestApp, smtp: &SmtpSink) {
+    let browser = public_account(app, smtp, "ada@example.org", "Ada Lovelace").await;
+    let (status, _, body) = browser
+        .submit(
+            "/account/profile",
+            "/account/profile",
+            &[
+                ("public", "yes"),
+                ("display_name", "Ada Lovelace"),
+                ("about", "Analyst & poet"),
+                ("location", " London "),
+                ("job_title", "Analyst"),
+                ("company", "Analytical Engines <Ltd>"),
+                ("pronouns", "she/her"),
+                ("pronunciation", "AY-duh"),
+                ("avatar_alt_text", "Ada in a dark dress"),
+                ("link_label", "Notes"),
+                ("link_url", "https://ada.example/notes"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    execute(
+        &app.operator,
+        "INSERT INTO addresses (kind, address, user_id, confirmed_at, created_at, updated_at)
+         SELECT 'openid', $1, user_id, 1, 1, 1 FROM addresses WHERE address = $2",
+        &["https://ada.example/", "ada@example.org"],
+    )
+    .await;
+}
+
 #[tokio::test]
-async fn the_v3_profile_has_the_known_subset() {
+async fn the_v3_profile_has_every_field_the_profile_holds() {
     let (app, smtp) = spawn_app_with_mail(|_| {}).await;
-    public_account(&app, &smtp, "ada@example.org", "Ada Lovelace").await;
+    detailed_profile(&app, &smtp).await;
     let hash = sha256_of("ada@example.org");
     let response = app.get(&format!("/api/v3/profiles/{hash}")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "access-control-allow-origin"), "*");
-    assert!(!header(&response, "x-ratelimit-limit").is_empty());
+    for name in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ] {
+        assert!(!header(&response, name).is_empty(), "{name}");
+    }
     let body = json(response).await;
     assert_eq!(body["hash"], hash.as_str());
     assert_eq!(body["display_name"], "Ada Lovelace");
@@ -101,6 +139,94 @@ async fn the_v3_profile_has_the_known_subset() {
         body["profile_url"],
         format!("{}/profile/{hash}", app.base).as_str()
     );
+    assert_eq!(body["description"], "Analyst & poet");
+    assert_eq!(body["location"], "London", "trimmed");
+    assert_eq!(body["job_title"], "Analyst");
+    assert_eq!(body["company"], "Analytical Engines <Ltd>");
+    assert_eq!(body["pronouns"], "she/her");
+    assert_eq!(body["pronunciation"], "AY-duh");
+    assert_eq!(body["avatar_alt_text"], "Ada in a dark dress");
+    assert_eq!(body["links"][0]["url"], "https://ada.example/notes");
+    assert_eq!(body["number_verified_accounts"], 1);
+    assert_eq!(body["verified_accounts"][0]["service_type"], "openid");
+    assert_eq!(body["verified_accounts"][0]["url"], "https://ada.example/");
+    assert!(body["last_profile_edit"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn the_profile_is_served_as_xml_and_php_too() {
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
+    detailed_profile(&app, &smtp).await;
+    let hash = md5_of("ada@example.org");
+
+    let response = app.get(&format!("/{hash}.xml")).await;
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "content-type").starts_with("application/xml"));
+    assert!(!header(&response, "x-ratelimit-remaining").is_empty());
+    let xml = response.text().await.unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response><entry>"));
+    assert!(xml.contains(&format!("<hash>{hash}</hash>")), "{xml}");
+    assert!(xml.contains("<displayName>Ada Lovelace</displayName>"));
+    assert!(xml.contains("<currentLocation>London</currentLocation>"));
+    assert!(xml.contains("<company>Analytical Engines &lt;Ltd&gt;</company>"));
+    assert!(xml.contains("<aboutMe>Analyst &amp; poet</aboutMe>"));
+    assert!(
+        xml.contains("<urls><title>Notes</title><value>https://ada.example/notes</value></urls>")
+    );
+
+    let response = app.get(&format!("/{hash}.php")).await;
+    assert_eq!(response.status(), 200);
+    let php = response.text().await.unwrap();
+    assert!(php.starts_with("a:1:{s:5:\"entry\";a:1:{i:0;a:"), "{php}");
+    assert!(php.contains("s:15:\"currentLocation\";s:6:\"London\";"));
+    assert!(php.contains("s:11:\"displayName\";s:12:\"Ada Lovelace\";"));
+    assert!(php.ends_with("}}}"));
+
+    // A private or unknown profile is the same 404 in every format.
+    for format in ["xml", "php"] {
+        let unknown = app
+            .get(&format!("/{}.{format}", md5_of("nobody@example.org")))
+            .await;
+        assert_eq!(unknown.status(), 404);
+        assert_eq!(json(unknown).await["code"], "not_found");
+    }
+}
+
+#[tokio::test]
+async fn a_profile_fact_that_is_too_long_or_has_a_line_break_is_refused_by_name() {
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
+    let browser = public_account(&app, &smtp, "ada@example.org", "Ada Lovelace").await;
+    let long = "x".repeat(101);
+    let (status, _, page) = browser
+        .submit(
+            "/account/profile",
+            "/account/profile",
+            &[
+                ("public", "yes"),
+                ("display_name", "Ada Lovelace"),
+                ("location", &long),
+                ("pronouns", "she\nher"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        page.contains("Location is too long: 101 characters, at most 100."),
+        "{page}"
+    );
+    assert!(
+        page.contains("Pronouns cannot contain line breaks"),
+        "{page}"
+    );
+    let v3 = json(
+        app.get(&format!(
+            "/api/v3/profiles/{}",
+            sha256_of("ada@example.org")
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(v3["location"], "", "nothing of the refused form was stored");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::profiles::ProfileLink;
+use crate::store::profiles::{ProfileDetails, ProfileLink};
 
 /// The document's `format` label.
 pub const FORMAT: &str = "cameo-export";
@@ -89,4 +89,7 @@ pub struct Profile {
     pub about: String,
     #[serde(default)]
     pub links: Vec<ProfileLink>,
+    /// location, job_title, company, pronouns, pronunciation, avatar_alt_text (each optional).
+    #[serde(flatten)]
+    pub details: ProfileDetails,
 }

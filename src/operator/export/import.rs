@@ -293,14 +293,23 @@ async fn apply_profile(
         .iter()
         .map(|l| (l.label.as_str(), l.url.as_str()))
         .collect();
-    let valid = match crate::web::public_profile::validate_profile(
-        profile.public,
-        &profile.display_name,
-        &profile.about,
-        &links,
-    ) {
-        Ok(valid) => valid,
-        Err(problems) => {
+    let checked = (
+        crate::web::public_profile::validate_profile(
+            profile.public,
+            &profile.display_name,
+            &profile.about,
+            &links,
+        ),
+        crate::web::public_profile::validate_details(&profile.details),
+    );
+    let valid = match checked {
+        (Ok(valid), Ok(details)) => crate::store::profiles::Profile { details, ..valid },
+        (profile, details) => {
+            let problems: Vec<String> = [profile.err(), details.err()]
+                .into_iter()
+                .flatten()
+                .flatten()
+                .collect();
             skipped.push(format!("profile: {}", problems.join(" ")));
             return Ok(());
         }
@@ -314,7 +323,8 @@ async fn apply_profile(
             if current.public == valid.public
                 && current.display_name == valid.display_name
                 && current.about == valid.about
-                && current.links.as_ref() == Some(&valid.links) => {}
+                && current.links.as_ref() == Some(&valid.links)
+                && current.details == valid.details => {}
         Some(_) => skipped.push("profile: the account already has a different one here".into()),
     }
     Ok(())

@@ -134,5 +134,6 @@ async fn read_profile(
         display_name: row.display_name,
         about: row.about,
         links: row.links.unwrap_or_default(),
+        details: row.details,
     }))
 }
