@@ -153,11 +153,8 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             }
         }
         Command::List { json } => {
-            print_listing(
-                &operator::list(&pool).await.map_err(|e| e.to_string())?,
-                json,
-            )?;
-            ExitCode::SUCCESS
+            let rows = operator::list(&pool).await.map_err(|e| e.to_string())?;
+            print_output(&listing_text(&rows, json)?)?
         }
         Command::Import { dir } => import(&pool, &config, &dir).await?,
         Command::Backup { file, force } => {
@@ -267,15 +264,12 @@ async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCod
             let rows = operator::tokens::list(pool, account.as_deref())
                 .await
                 .map_err(|e| format!("token list: {e}"))?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
-                );
+            let text = if json {
+                serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
             } else {
-                println!("{}", operator::tokens::table(&rows));
-            }
-            Ok(ExitCode::SUCCESS)
+                operator::tokens::table(&rows)
+            };
+            print_output(&text)
         }
         TokenCommand::Revoke { id } => {
             if operator::tokens::revoke(pool, id)
@@ -292,17 +286,15 @@ async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCod
     }
 }
 
-fn print_listing(
+/// `cameo list`'s output: JSON, or a table with a count.
+fn listing_text(
     rows: &[cameo::store::addresses::AddressListing],
     json: bool,
-) -> Result<(), String> {
+) -> Result<String, String> {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?
-        );
-        return Ok(());
+        return serde_json::to_string_pretty(rows).map_err(|e| e.to_string());
     }
+    let mut text = String::new();
     for row in rows {
         let photo = match (&row.photo_format, row.photo_side) {
             (Some(format), Some(side)) => format!("{format} {side}x{side}"),
@@ -313,10 +305,25 @@ fn print_listing(
         } else {
             "unconfirmed"
         };
-        println!("{:<40} {:<7} {:<11} {photo}", row.address, row.kind, state);
+        text.push_str(&format!(
+            "{:<40} {:<7} {:<11} {photo}\n",
+            row.address, row.kind, state
+        ));
     }
-    println!("{} address(es)", rows.len());
-    Ok(())
+    text.push_str(&format!("{} address(es)", rows.len()));
+    Ok(text)
+}
+
+/// Prints a command's whole output and a newline. A reader that went away (`cameo list |
+/// head`) ends the command quietly with status 141, as SIGPIPE would; `println!` would panic.
+fn print_output(text: &str) -> Result<ExitCode, String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::from(141)),
+        Err(error) => Err(format!("cannot write the output: {error}")),
+    }
 }
 
 /// The name of a command that only reads the database, which must therefore exist.

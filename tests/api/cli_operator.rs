@@ -1,5 +1,6 @@
 //! The `cameo` binary as an operator meets it: typos in `--set`, which database a read
-//! opens (and that it creates none), a backup into a missing folder, `cameo export | head`,
+//! opens (and that it creates none), a backup into a missing folder, `cameo export | head`
+//! and `cameo list | head`,
 //! the address `add` stored, each command's own help, and the URL the server log names.
 
 use std::io::{BufRead, BufReader, Read};
@@ -188,6 +189,38 @@ fn export_into_a_pipe_closed_early_ends_quietly() {
         Some(141),
         "as a writer killed by SIGPIPE"
     );
+}
+
+#[test]
+fn a_listing_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = temp_file(dir.path(), "p.png", &png(&solid_photo(20, RED)));
+    let added = run_cameo(
+        dir.path(),
+        &["add", "a@example.org", "--photo", photo.to_str().unwrap()],
+        &[],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    for args in [vec!["list"], vec!["list", "--json"], vec!["token", "list"]] {
+        let mut child = cameo_command(dir.path(), &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let message = stderr(&output);
+        assert!(
+            !message.contains("panicked") && !message.contains("Broken pipe"),
+            "{args:?}: {message}"
+        );
+        assert_eq!(
+            message.lines().count(),
+            1,
+            "{args:?}: the database line only: {message}"
+        );
+        assert_eq!(output.status.code(), Some(141), "{args:?}");
+    }
 }
 
 #[test]

@@ -41,4 +41,5 @@ mod smtp;
 mod store_rules;
 mod two_nodes;
 mod ui_chromium;
+mod ui_your_data;
 mod your_data;
