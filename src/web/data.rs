@@ -8,6 +8,8 @@
 //! as any fetch from a host somebody else chose does. Every form is CSRF-checked and needs
 //! a logged-in account; a refusal is shown beside its field with a matching status.
 
+mod import_steps;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,15 +21,13 @@ use super::profile::after_action;
 use super::session::Visitor;
 use crate::error::AppError;
 use crate::identity::Identity;
-use crate::imaging::{IntakeError, prepare_within_budget};
 use crate::operator::export::export_account;
 use crate::photo_import::{
-    GRAVATAR_SIDE, ImportRefusal, MAX_URL_CHARS, fetch_gravatar, fetch_url, gravatar_photo_url,
-    parse_import_url,
+    GRAVATAR_SIDE, MAX_URL_CHARS, fetch_gravatar, fetch_url, gravatar_photo_url, parse_import_url,
 };
-use crate::photo_store::offload;
 use crate::state::{AppState, intake_limits};
 use crate::store::{addresses, photos};
+use import_steps::{Refused, make_room, spend, spend_import, store};
 
 const TITLE: &str = "Your data";
 
@@ -191,12 +191,7 @@ pub async fn import_from_url(
             let notice = "The photo is imported. Choose the addresses that show it.";
             after_action(&state, Ok(notice.into())).await
         }
-        Err(Refused::Shown(message, status, retry_after)) => {
-            let refused = Some((Field::Url, message));
-            let response = page(&visitor, &state, refused, typed, status).await?;
-            Ok(with_retry_after(response, retry_after))
-        }
-        Err(Refused::Fault(error)) => Err(error),
+        Err(refused) => refusal_page(&visitor, &state, Field::Url, typed, refused).await,
     }
 }
 
@@ -248,124 +243,30 @@ pub async fn import_from_gravatar(
     .await;
     match outcome {
         Ok(notice) => after_action(&state, Ok(notice)).await,
-        Err(Refused::Shown(message, status, retry_after)) => {
-            let refused = Some((Field::Gravatar, message));
-            let response = page(&visitor, &state, refused, String::new(), status).await?;
-            Ok(with_retry_after(response, retry_after))
+        Err(refused) => {
+            refusal_page(&visitor, &state, Field::Gravatar, String::new(), refused).await
         }
-        Err(Refused::Fault(error)) => Err(error),
     }
 }
 
-/// Why an import stopped: a refusal shown beside its field (with its status, and when to
-/// try again for a limit), or a fault of the server's.
-enum Refused {
-    Shown(String, StatusCode, Option<u64>),
-    Fault(AppError),
-}
-
-impl From<ImportRefusal> for Refused {
-    fn from(refusal: ImportRefusal) -> Refused {
-        let status = refusal.status();
-        Refused::Shown(refusal.to_string(), status, None)
-    }
-}
-
-impl From<AppError> for Refused {
-    fn from(error: AppError) -> Refused {
-        Refused::Fault(error)
-    }
-}
-
-impl From<sqlx::Error> for Refused {
-    fn from(error: sqlx::Error) -> Refused {
-        Refused::Fault(error.into())
-    }
-}
-
-/// A limit used up becomes a refusal on the page (429 with `Retry-After`).
-async fn spend(
-    counted: impl std::future::Future<Output = Result<(), AppError>>,
-) -> Result<(), Refused> {
-    match counted.await {
-        Ok(()) => Ok(()),
-        Err(AppError::Throttled {
-            reason,
-            retry_after,
-        }) => Err(Refused::Shown(
-            reason,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(retry_after),
-        )),
-        Err(other) => Err(Refused::Fault(other)),
-    }
-}
-
-fn with_retry_after(mut response: HttpResponse, retry_after: Option<u64>) -> HttpResponse {
+/// The page again with the refusal beside `field` (and `Retry-After` for a limit used up);
+/// a fault of the server's goes to the error page instead.
+async fn refusal_page(
+    visitor: &Visitor,
+    state: &AppState,
+    field: Field,
+    typed: String,
+    refused: Refused,
+) -> Result<HttpResponse, AppError> {
+    let (message, status, retry_after) = match refused {
+        Refused::Shown(message, status, retry_after) => (message, status, retry_after),
+        Refused::Fault(error) => return Err(error),
+    };
+    let mut response = page(visitor, state, Some((field, message)), typed, status).await?;
     if let Some(seconds) = retry_after {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
-    response
-}
-
-/// Refuses (409) when the account holds as many photos as it may: checked before anything
-/// is counted or fetched (the check that holds is in [`photos::insert_owned`]).
-async fn make_room(state: &AppState, user_id: i64) -> Result<(), Refused> {
-    let max = state.config.max_photos_per_account;
-    if photos::count_owned(&state.pool, user_id).await? < i64::from(max) {
-        return Ok(());
-    }
-    let message = format!("An account keeps at most {max} photos; delete one first.");
-    Err(Refused::Shown(message, StatusCode::CONFLICT, None))
-}
-
-/// Counts one import against the account's and the server's hourly limits.
-async fn spend_import(state: &AppState, user_id: i64) -> Result<(), Refused> {
-    let account = user_id.to_string();
-    spend(async {
-        take(&state.pool, IMPORTS_PER_ACCOUNT, &account)
-            .await
-            .map(|_| ())
-    })
-    .await?;
-    spend(async {
-        take(&state.pool, IMPORTS_ON_SERVER, "all")
-            .await
-            .map(|_| ())
-    })
-    .await
-}
-
-/// Runs fetched bytes through the intake and stores them as the account's photo.
-async fn store(
-    state: &AppState,
-    user_id: i64,
-    fetched: Result<bytes::Bytes, ImportRefusal>,
-) -> Result<i64, Refused> {
-    let bytes = fetched?;
-    let limits = intake_limits(&state.config);
-    let photo = match prepare_within_budget(&state.image_budget, bytes.to_vec(), limits, None).await
-    {
-        Ok(photo) => photo,
-        Err(IntakeError::Busy { retry_after }) => {
-            return Err(Refused::Fault(AppError::Overloaded {
-                reason: "The server is busy with other photos; try again in a few seconds.".into(),
-                retry_after,
-            }));
-        }
-        Err(error) => return Err(ImportRefusal::Refused(error).into()),
-    };
-    let max = state.config.max_photos_per_account;
-    let photo = offload(state.photo_bucket.as_ref(), photo)
-        .await
-        .map_err(AppError::from)?;
-    match photos::insert_owned(&state.pool, user_id, &photo, max).await? {
-        Some(id) => Ok(id),
-        None => {
-            let message = format!("An account keeps at most {max} photos; delete one first.");
-            Err(Refused::Shown(message, StatusCode::CONFLICT, None))
-        }
-    }
+    Ok(response)
 }
