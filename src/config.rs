@@ -205,7 +205,7 @@ impl Config {
 
     /// Builds the configuration from its layers, validating every key.
     pub fn from_layers(layers: &Layers) -> Result<Config, ConfigError> {
-        layers.check_unknown_file_keys()?;
+        layers.check_unknown_keys()?;
         let bind = layers.parse("bind", parse_socket_addr)?;
         let base_url = match layers.raw("base_url") {
             Some(_) => layers.parse("base_url", parse_base_url)?,
@@ -828,12 +828,16 @@ impl Layers {
         Ok(layers)
     }
 
-    fn check_unknown_file_keys(&self) -> Result<(), ConfigError> {
-        for name in self.file.keys() {
+    /// Refuses a key no setting has, in the file or on the command line (`--set`), naming
+    /// every known key: a typo must not be ignored in silence.
+    fn check_unknown_keys(&self) -> Result<(), ConfigError> {
+        let file = self.file.keys().map(|name| ("config file", name));
+        let flags = self.flags.keys().map(|name| ("--set", name));
+        for (place, name) in file.chain(flags) {
             if !KEYS.iter().any(|k| k.name == name) {
                 let known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
                 return Err(ConfigError(format!(
-                    "config file: unknown key `{name}` (known keys: {})",
+                    "{place}: unknown key `{name}` (known keys: {})",
                     known.join(", ")
                 )));
             }
@@ -1148,6 +1152,18 @@ mod tests {
     fn unknown_file_key_is_refused() {
         let error = Config::from_layers(&layers_with("max_sise = 3", &[], &[])).unwrap_err();
         assert!(error.0.contains("max_sise"), "{error}");
+    }
+
+    #[test]
+    fn unknown_set_key_is_refused_like_a_file_key() {
+        let error = Config::from_layers(&layers_with("", &[], &[("max_sise", "3")])).unwrap_err();
+        assert!(
+            error
+                .0
+                .starts_with("--set: unknown key `max_sise` (known keys: "),
+            "{error}"
+        );
+        assert!(error.0.contains("max_size"), "{error}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Cameo: a self-hosted, Libravatar-compatible, federated avatar server.
 //!
 //! Map of the crate:
+//! - [`cli`]: the `cameo` command line (clap): commands, their own options, what they open.
 //! - [`config`]: one validated `Config` from defaults < cameo.toml < `CAMEO_*` < flags.
 //! - [`client`]: the client's address and scheme behind trusted reverse proxies.
 //! - [`identity`]: email/OpenID normalisation and the MD5/SHA-256 [`identity::Digest`].
@@ -8,6 +9,7 @@
 //! - [`imaging`]: pure image work: intake of untrusted uploads, resizing and encoding.
 //! - [`defaults`]: generated images for misses (every `d=` style, drawn in code).
 //! - [`photo_store`]: originals' bytes in the database or in an S3-compatible bucket.
+//! - [`photo_import`]: an account's photo fetched from a web address or from Gravatar.
 //! - [`store`]: SQLite or PostgreSQL via sqlx behind one [`store::Db`], the only place SQL
 //!   lives; [`store::changes`] notices writes from other processes.
 //! - [`operator`]: what the CLI's commands do: `add`, `remove`, `list`, `import`, `token`,
@@ -32,6 +34,7 @@
 
 pub mod api;
 pub mod avatar;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod defaults;
@@ -46,6 +49,7 @@ pub mod observe;
 pub mod operator;
 pub mod outbound;
 pub mod passwords;
+pub mod photo_import;
 pub mod photo_store;
 pub mod purge;
 pub mod route_table;

@@ -1,15 +1,15 @@
 //! The `cameo` command: the server and the operator's tools. Parsing and dispatch only;
 //! what each command does lives in the library (`Application`, `operator`).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
 use cameo::Application;
+use cameo::cli::opening::{check_exists_for_read, opened_line};
+use cameo::cli::{Command, CommandLine, TokenCommand, url_to_open};
 use cameo::config::{Config, Layers, LogFormat};
 use cameo::operator;
+use cameo::operator::export::ExportError;
 
 /// jemalloc rather than glibc's malloc: under the soak's churn (renditions cached and evicted
 /// by the thousand per second on many threads) glibc keeps a fragmented arena per thread, and
@@ -24,188 +24,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 static JEMALLOC_OPTIONS: &[u8; 70] =
     b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2\0";
 
-const ABOUT: &str = "Cameo: a self-hosted, Libravatar-compatible, federated avatar server.
-
-With no command, runs the server (same as `cameo serve`).
-Configuration: built-in defaults < cameo.toml (--config or CAMEO_CONFIG) < CAMEO_* environment
-variables < command-line flags. `cameo config` prints the effective configuration.";
-
-#[derive(Parser)]
-#[command(name = "cameo", version, about = ABOUT)]
-struct Cli {
-    /// Configuration file (TOML). Every key is documented in deploy/cameo.example.toml.
-    #[arg(long, global = true, env = "CAMEO_CONFIG", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Directory holding the database (default ./data). Env: CAMEO_DATA_DIR.
-    #[arg(long, global = true, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// Address and port to listen on (default 127.0.0.1:8080). Env: CAMEO_BIND.
-    #[arg(long, global = true, value_name = "ADDR:PORT")]
-    bind: Option<String>,
-    /// Public URL of this server, e.g. https://avatars.example.org. Env: CAMEO_BASE_URL.
-    #[arg(long, global = true, value_name = "URL")]
-    base_url: Option<String>,
-    /// Set any configuration key, e.g. --set max_size=1024 (repeatable).
-    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
-    settings: Vec<String>,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the avatar server (the default command).
-    Serve,
-    /// Give ADDRESS a photo: creates a confirmed address, or replaces its photo.
-    Add {
-        /// An email address or an http(s) OpenID URL.
-        address: String,
-        /// The image file: PNG, JPEG, GIF or WebP.
-        #[arg(long, value_name = "FILE")]
-        photo: PathBuf,
-    },
-    /// Remove ADDRESS and its photo (if no other address uses it).
-    Remove {
-        /// An email address or an http(s) OpenID URL.
-        address: String,
-    },
-    /// List every address with its photo.
-    List {
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Import a folder of photos named after addresses (alice@example.org.jpg).
-    ///
-    /// Prints one line per file: imported, updated, unchanged, or skipped with the reason.
-    /// Safe to re-run. Exits with status 1 if any file was skipped.
-    Import {
-        /// The folder to read.
-        dir: PathBuf,
-    },
-    /// Copy the database to FILE, consistently, while the server keeps running.
-    ///
-    /// Uses SQLite's VACUUM INTO (one read transaction), checks the copy with PRAGMA
-    /// integrity_check and prints its size and counts. FILE must not exist unless --force.
-    /// SQLite only: with PostgreSQL (database_url) use pg_dump.
-    Backup {
-        /// Where to write the copy.
-        file: PathBuf,
-        /// Replace FILE if it exists.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Replace the database with FILE (a `cameo backup` copy). Stop the server first.
-    ///
-    /// FILE is checked before anything changes: an intact SQLite database with Cameo's tables
-    /// and no schema newer than this cameo. Refuses while another process (a running server)
-    /// has the database open. The current database is kept as cameo.db.before-restore-TIME
-    /// in the data directory; the restored one is then migrated. SQLite only.
-    Restore {
-        /// The backup to restore.
-        file: PathBuf,
-    },
-    /// Write every account, address, photo and profile as one JSON document.
-    ///
-    /// The format is versioned and documented in docs/export-format.md. Password hashes are
-    /// kept, so people log in with their old password after `cameo import-export`. API tokens,
-    /// sessions and pending mailed links are not exported.
-    Export {
-        /// The file to write, or - for standard output.
-        #[arg(default_value = "-")]
-        file: String,
-        /// Replace FILE if it exists.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Copy this install into another store: PostgreSQL (and photos into a bucket) for
-    /// several nodes.
-    ///
-    /// Copies accounts, sessions, tokens, addresses, photos and profiles with their ids,
-    /// checks each photo's bytes against its digest, puts them in the bucket named by
-    /// --photos (endpoint and keys from the s3_* settings), then verifies row counts, photo
-    /// digests and the bucket's objects. Only reads this install; safe to re-run (rows
-    /// already copied are left alone). Afterwards set database_url (and photo_store) on
-    /// every node.
-    MigrateStore {
-        /// The target database: postgres://user:password@host/db (or sqlite:///path).
-        #[arg(long, value_name = "DATABASE_URL")]
-        to: String,
-        /// Put photo bytes in this bucket instead of the database: s3://BUCKET/PREFIX.
-        #[arg(long, value_name = "S3_URL")]
-        photos: Option<String>,
-    },
-    /// Import a `cameo export` file, or a Libravatar/ivatar export (.xml or .xml.gz).
-    ///
-    /// Every photo goes through the same checks as an upload. An address another account
-    /// (or the operator) holds here is never taken. Prints one line per account and a summary;
-    /// safe to re-run (nothing changes: "unchanged"). Exits with status 1 if anything was
-    /// skipped. ivatar accounts get no usable password: their holders use "forgot password".
-    ImportExport {
-        /// The export file (at most 2 GiB).
-        file: PathBuf,
-    },
-    /// Manage API tokens (`Authorization: Bearer TOKEN` on /api/...) for any account.
-    ///
-    /// Account holders manage their own on the web page /account/tokens.
-    Token {
-        #[command(subcommand)]
-        command: TokenCommand,
-    },
-    /// Print the effective configuration as TOML.
-    Config,
-    /// Check a domain's Libravatar SRV records, as a client would see them.
-    ///
-    /// Shows, for `_avatars._tcp` (http) and `_avatars-sec._tcp` (https): the SRV records, the
-    /// server a client picks (or the Libravatar fallback and why), its addresses, the avatar
-    /// URLs (for an email: MD5 and SHA-256; for an OpenID: SHA-256), and whether the server
-    /// answers /avatar/HASH?d=404. Exits 0 when the check ran, whatever it found; non-zero
-    /// only for input that cannot be checked.
-    CheckDomain {
-        /// A domain (example.org), an email address (alice@example.org) or an http(s) OpenID URL.
-        query: String,
-        /// DNS server to ask, as IP:PORT (repeatable; default: dns_servers, else the system's).
-        #[arg(long, value_name = "IP:PORT")]
-        dns: Vec<std::net::SocketAddr>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Create a token for an account and print it (on stdout, alone on its line).
-    ///
-    /// The token is shown this once: only its hash is stored. An account holds at most 20
-    /// live tokens.
-    Create {
-        /// The account's login address.
-        #[arg(long, value_name = "EMAIL")]
-        account: String,
-        /// What the token is for (1 to 64 characters), e.g. the app that uses it.
-        #[arg(long)]
-        name: String,
-    },
-    /// List tokens (revoked ones too) with their account, name, prefix and last use.
-    List {
-        /// Only this account's tokens.
-        #[arg(long, value_name = "EMAIL")]
-        account: Option<String>,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Revoke a token by its id (see `cameo token list`); it stops working at once.
-    Revoke {
-        /// The token's id.
-        id: i64,
-    },
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let config = match load_config(&cli) {
+    let line = CommandLine::parse();
+    let config = match load_config(&line) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("cameo: {message}");
@@ -220,7 +41,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+    match runtime.block_on(run(line.command.unwrap_or(Command::Serve), config)) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("cameo: {message}");
@@ -229,25 +50,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_config(cli: &Cli) -> Result<Config, String> {
-    let mut flags = BTreeMap::new();
-    if let Some(dir) = &cli.data_dir {
-        flags.insert("data_dir".to_string(), dir.display().to_string());
-    }
-    if let Some(bind) = &cli.bind {
-        flags.insert("bind".to_string(), bind.clone());
-    }
-    if let Some(url) = &cli.base_url {
-        flags.insert("base_url".to_string(), url.clone());
-    }
-    for setting in &cli.settings {
-        let (key, value) = setting
-            .split_once('=')
-            .ok_or_else(|| format!("--set {setting:?}: expected KEY=VALUE"))?;
-        flags.insert(key.trim().to_string(), value.to_string());
-    }
-    let layers =
-        Layers::load(cli.config.as_deref(), std::env::vars(), flags).map_err(|e| e.to_string())?;
+fn load_config(line: &CommandLine) -> Result<Config, String> {
+    let layers = Layers::load(
+        line.install.config.as_deref(),
+        std::env::vars(),
+        line.flags()?,
+    )
+    .map_err(|e| e.to_string())?;
     for warning in &layers.warnings {
         eprintln!("cameo: warning: {warning}");
     }
@@ -308,7 +117,19 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         println!("restored {}: {}", file.display(), report.summary);
         return Ok(ExitCode::SUCCESS);
     }
-    let pool = cameo::store::connect(&config.database())
+    let database = config.database();
+    if let (Command::Backup { .. }, cameo::config::Database::Postgres(_)) = (&command, &database) {
+        return Err(format!(
+            "backup: {}",
+            operator::backup::BackupError::NotSqlite
+        ));
+    }
+    // A command that only reads says which database it reads, and creates none.
+    if let Some(what) = read_only_name(&command) {
+        check_exists_for_read(&database, what, Path::exists)?;
+        eprintln!("cameo: {what}: {}", opened_line(&database));
+    }
+    let pool = cameo::store::connect(&database)
         .await
         .map_err(|e| e.to_string())?;
     let code = match command {
@@ -316,7 +137,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             let outcome = operator::add(&pool, &config, &address, &photo)
                 .await
                 .map_err(|e| format!("add {address}: {e}"))?;
-            println!("{} {}", outcome.word(), address.trim());
+            println!("{} {}", outcome.word(), normalised(&address));
             ExitCode::SUCCESS
         }
         Command::Remove { address } => {
@@ -324,19 +145,16 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?
             {
-                println!("removed {}", address.trim());
+                println!("removed {}", normalised(&address));
                 ExitCode::SUCCESS
             } else {
-                eprintln!("cameo: no such address: {}", address.trim());
+                eprintln!("cameo: no such address: {}", normalised(&address));
                 ExitCode::FAILURE
             }
         }
         Command::List { json } => {
-            print_listing(
-                &operator::list(&pool).await.map_err(|e| e.to_string())?,
-                json,
-            )?;
-            ExitCode::SUCCESS
+            let rows = operator::list(&pool).await.map_err(|e| e.to_string())?;
+            print_output(&listing_text(&rows, json)?)?
         }
         Command::Import { dir } => import(&pool, &config, &dir).await?,
         Command::Backup { file, force } => {
@@ -348,11 +166,16 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         }
         Command::Export { file, force } => {
             let bucket = cameo::photo_store::PhotoBucket::from_config(&config)?;
-            let summary = operator::export::export_to(&pool, bucket.as_ref(), &file, force)
-                .await
-                .map_err(|e| format!("export: {e}"))?;
-            eprintln!("cameo: exported {summary}");
-            ExitCode::SUCCESS
+            match operator::export::export_to(&pool, bucket.as_ref(), &file, force).await {
+                Ok(summary) => {
+                    eprintln!("cameo: exported {summary}");
+                    ExitCode::SUCCESS
+                }
+                // `cameo export | head`: the reader has what it wanted; end as a pipe's
+                // writer does (status 141, 128 + SIGPIPE), without a word.
+                Err(ExportError::OutputClosed) => ExitCode::from(141),
+                Err(error) => return Err(format!("export: {error}")),
+            }
         }
         Command::ImportExport { file } => import_export(&pool, &config, &file).await?,
         Command::MigrateStore { to, photos } => {
@@ -384,10 +207,12 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
 
 async fn serve(config: Config) -> Result<ExitCode, String> {
     let data_dir = config.data_dir.clone();
+    let (config_base_url, config_bind) = (config.base_url.clone(), config.bind);
     let app = Application::build(config)
         .await
         .map_err(|e| e.to_string())?;
-    tracing::info!(port = app.port(), data_dir = %data_dir.display(), "Cameo is listening");
+    let open = url_to_open(&config_base_url, config_bind, app.port());
+    tracing::info!(port = app.port(), data_dir = %data_dir.display(), "Cameo is listening; open {open} in a browser");
     app.run_until_stopped().await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -439,15 +264,12 @@ async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCod
             let rows = operator::tokens::list(pool, account.as_deref())
                 .await
                 .map_err(|e| format!("token list: {e}"))?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
-                );
+            let text = if json {
+                serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
             } else {
-                println!("{}", operator::tokens::table(&rows));
-            }
-            Ok(ExitCode::SUCCESS)
+                operator::tokens::table(&rows)
+            };
+            print_output(&text)
         }
         TokenCommand::Revoke { id } => {
             if operator::tokens::revoke(pool, id)
@@ -464,17 +286,15 @@ async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCod
     }
 }
 
-fn print_listing(
+/// `cameo list`'s output: JSON, or a table with a count.
+fn listing_text(
     rows: &[cameo::store::addresses::AddressListing],
     json: bool,
-) -> Result<(), String> {
+) -> Result<String, String> {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?
-        );
-        return Ok(());
+        return serde_json::to_string_pretty(rows).map_err(|e| e.to_string());
     }
+    let mut text = String::new();
     for row in rows {
         let photo = match (&row.photo_format, row.photo_side) {
             (Some(format), Some(side)) => format!("{format} {side}x{side}"),
@@ -485,8 +305,45 @@ fn print_listing(
         } else {
             "unconfirmed"
         };
-        println!("{:<40} {:<7} {:<11} {photo}", row.address, row.kind, state);
+        text.push_str(&format!(
+            "{:<40} {:<7} {:<11} {photo}\n",
+            row.address, row.kind, state
+        ));
     }
-    println!("{} address(es)", rows.len());
-    Ok(())
+    text.push_str(&format!("{} address(es)", rows.len()));
+    Ok(text)
+}
+
+/// Prints a command's whole output and a newline. A reader that went away (`cameo list |
+/// head`) ends the command quietly with status 141, as SIGPIPE would; `println!` would panic.
+fn print_output(text: &str) -> Result<ExitCode, String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::from(141)),
+        Err(error) => Err(format!("cannot write the output: {error}")),
+    }
+}
+
+/// The name of a command that only reads the database, which must therefore exist.
+fn read_only_name(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::List { .. } => Some("list"),
+        Command::Export { .. } => Some("export"),
+        Command::Backup { .. } => Some("backup"),
+        Command::MigrateStore { .. } => Some("migrate-store"),
+        Command::Token {
+            command: TokenCommand::List { .. },
+        } => Some("token list"),
+        _ => None,
+    }
+}
+
+/// An address as Cameo stores it (`cameo add " Alice@Example.ORG"` → `alice@example.org`), or
+/// as typed when it does not parse.
+fn normalised(address: &str) -> String {
+    cameo::identity::Identity::parse(address)
+        .map(|identity| identity.as_str().to_string())
+        .unwrap_or_else(|_| address.trim().to_string())
 }

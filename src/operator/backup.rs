@@ -44,6 +44,8 @@ pub enum BackupError {
     Exists(String),
     #[error("{path}: {reason}")]
     File { path: String, reason: String },
+    #[error("the folder {0} does not exist; create it first (mkdir -p {0}) or name another one")]
+    NoFolder(String),
     #[error("{0} is not an SQLite database")]
     NotADatabase(String),
     #[error("{path} is damaged; integrity_check says: {report}")]
@@ -157,6 +159,9 @@ pub async fn backup(db: &Db, target: &Path, force: bool) -> Result<DatabaseSumma
         Ok(meta) if meta.is_dir() => return Err(file_error(&target, "is a directory")),
         Ok(_) if !force => return Err(BackupError::Exists(target.display().to_string())),
         _ => {}
+    }
+    if let Some(folder) = target.parent().filter(|folder| !folder.is_dir()) {
+        return Err(BackupError::NoFolder(folder.display().to_string()));
     }
     let staging = Staging(Some(sibling(
         &target,

@@ -105,6 +105,16 @@ impl Snapshot {
         .await)
     }
 
+    /// One account, for the export its holder downloads.
+    pub async fn account(&mut self, user_id: i64) -> Result<Option<AccountRow>, sqlx::Error> {
+        on_tx!(self.tx, conn => sqlx::query_as(
+            "SELECT id, email, password_hash, created_at FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await)
+    }
+
     /// The photos of an account (`Some(id)`) or of the operator (`None`), oldest first.
     pub async fn photos(&mut self, holder: Option<i64>) -> Result<Vec<PhotoRow>, sqlx::Error> {
         on_tx!(self.tx, conn => sqlx::query_as(

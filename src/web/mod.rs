@@ -5,6 +5,7 @@
 //! - [`account`], [`claims`], [`photos`], [`profile`]: the handlers, one file per area.
 //! - [`openid`]: `rel="me"` discovery; [`assets`]: CSS and JS compiled in.
 //! - [`tokens`]: the account's API tokens (`/account/tokens`).
+//! - [`data`]: the account's own export and photo imports (`/account/data`).
 
 pub mod account;
 pub mod api_docs;
@@ -12,6 +13,7 @@ pub mod assets;
 pub mod auth;
 pub mod check;
 pub mod claims;
+pub mod data;
 pub mod gallery;
 pub mod home;
 pub mod openid;
@@ -40,6 +42,10 @@ crate::routes! {
     "/account/profile" => { GET => public_profile::edit_form, POST => public_profile::save },
     "/account/tokens" => { GET => tokens::tokens_page, POST => tokens::create },
     "/account/tokens/{id}/revoke" => { POST => tokens::revoke },
+    "/account/data" => { GET => data::data_page },
+    "/account/data/export" => { GET => data::export_download },
+    "/account/data/import-url" => { POST => data::import_from_url },
+    "/account/data/import-gravatar" => { POST => data::import_from_gravatar },
     "/profile/{hash}" => { GET => public_profile::public_page },
     "/account/password" => { GET => account::password_form, POST => account::change_password },
     "/account/delete" => { GET => account::delete_form, POST => account::delete_account },

@@ -24,7 +24,7 @@ pub enum Behaviour {
 pub struct FakeGravatar {
     pub base: String,
     pub calls: Arc<AtomicUsize>,
-    last_query: Arc<std::sync::Mutex<String>>,
+    pub last_query: Arc<std::sync::Mutex<String>>,
 }
 
 struct FakeState {

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 pub use format::{Account, Address, FORMAT, Holdings, Photo, Profile, VERSION};
 pub use read::{MAX_IMPORT_BYTES, Source, sniff};
 pub use report::{AccountReport, ImportTotals, Outcome};
-pub use write::{ExportSummary, export};
+pub use write::{ExportSummary, export, export_account};
 
 use crate::config::Config;
 use crate::photo_store::PhotoBucket;
@@ -43,6 +43,9 @@ pub enum ExportError {
     Read { path: String, reason: String },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
+    /// Whoever read the output stopped reading (`cameo export | head`): nothing to report.
+    #[error("the output was closed before the export ended")]
+    OutputClosed,
     #[error("{0} already exists; pass --force to replace it")]
     Exists(String),
     #[error("{path}: {reason}")]
@@ -53,6 +56,17 @@ pub enum ExportError {
     Internal(String),
 }
 
+/// A failed write to `path`; a closed pipe is [`ExportError::OutputClosed`].
+fn write_failed(path: &str, error: std::io::Error) -> ExportError {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        return ExportError::OutputClosed;
+    }
+    ExportError::Write {
+        path: path.to_string(),
+        reason: error.to_string(),
+    }
+}
+
 /// Writes the export to `target` (`-` for standard output). A file is written under a
 /// temporary name and renamed when complete.
 pub async fn export_to(
@@ -61,10 +75,7 @@ pub async fn export_to(
     target: &str,
     force: bool,
 ) -> Result<ExportSummary, ExportError> {
-    let write_error = |e: std::io::Error| ExportError::Write {
-        path: target.to_string(),
-        reason: e.to_string(),
-    };
+    let write_error = |e: std::io::Error| write_failed(target, e);
     if target == "-" {
         let mut out = BufWriter::new(std::io::stdout());
         let summary = export(pool, bucket, &mut out).await?;

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use super::ExportError;
 use super::format::{Account, Address, FORMAT, Holdings, NO_PASSWORD, Photo, Profile, VERSION};
 use crate::photo_store::{PhotoBucket, original_bytes};
-use crate::store::export::Snapshot;
+use crate::store::export::{AccountRow, Snapshot};
 use crate::store::now;
 
 /// Counts printed after an export.
@@ -42,46 +42,104 @@ pub async fn export(
     bucket: Option<&PhotoBucket>,
     out: &mut impl Write,
 ) -> Result<ExportSummary, ExportError> {
-    let io = |e: std::io::Error| ExportError::Write {
-        path: "the export".into(),
-        reason: e.to_string(),
-    };
-    let json = |e: serde_json::Error| ExportError::Internal(e.to_string());
     let mut snapshot = Snapshot::begin(pool).await?;
     let mut summary = ExportSummary::default();
+    write_head(out)?;
+    let users = snapshot.accounts().await?;
+    for (index, user) in users.into_iter().enumerate() {
+        let account = read_account(&mut snapshot, bucket, user).await?;
+        write_account(out, &account, index, &mut summary)?;
+    }
+    let operator = read_holdings(&mut snapshot, bucket, None).await?;
+    summary.addresses += operator.addresses.len();
+    summary.photos += operator.photos.len();
+    write_tail(out, &operator)?;
+    snapshot.finish().await?;
+    Ok(summary)
+}
+
+/// Writes one account's document to `out`: the same format, with that account alone and
+/// no operator holdings, for the holder's own download (`/account/data`). Its password hash
+/// is left out (`null`), so a copy that leaks gives nothing to guess passwords against; on
+/// another server its holder sets a new password with "forgot password".
+pub async fn export_account(
+    pool: &Db,
+    bucket: Option<&PhotoBucket>,
+    user_id: i64,
+    out: &mut impl Write,
+) -> Result<ExportSummary, ExportError> {
+    let mut snapshot = Snapshot::begin(pool).await?;
+    let mut summary = ExportSummary::default();
+    write_head(out)?;
+    if let Some(user) = snapshot.account(user_id).await? {
+        let mut account = read_account(&mut snapshot, bucket, user).await?;
+        account.password_hash = None;
+        write_account(out, &account, 0, &mut summary)?;
+    }
+    write_tail(out, &Holdings::default())?;
+    snapshot.finish().await?;
+    Ok(summary)
+}
+
+fn io_error(e: std::io::Error) -> ExportError {
+    super::write_failed("the export", e)
+}
+
+fn json_error(e: serde_json::Error) -> ExportError {
+    // Writing through `to_writer` reports the writer's own failures (a closed pipe) as I/O.
+    match e.io_error_kind() {
+        Some(kind) => io_error(kind.into()),
+        None => ExportError::Internal(e.to_string()),
+    }
+}
+
+/// The labels and the opening of the account list.
+fn write_head(out: &mut impl Write) -> Result<(), ExportError> {
     write!(
         out,
         "{{\"format\":\"{FORMAT}\",\"version\":{VERSION},\"exported_at\":{},\"generator\":\"cameo {}\",\"accounts\":[",
         now(),
         env!("CARGO_PKG_VERSION")
     )
-    .map_err(io)?;
-    let users = snapshot.accounts().await?;
-    for (index, user) in users.into_iter().enumerate() {
-        let holdings = read_holdings(&mut snapshot, bucket, Some(user.id)).await?;
-        let account = Account {
-            email: user.email,
-            password_hash: Some(user.password_hash).filter(|h| h != NO_PASSWORD),
-            created_at: Some(user.created_at),
-            profile: read_profile(&mut snapshot, user.id).await?,
-            addresses: holdings.addresses,
-            photos: holdings.photos,
-        };
-        summary.accounts += 1;
-        summary.addresses += account.addresses.len();
-        summary.photos += account.photos.len();
-        out.write_all(if index == 0 { b"\n" } else { b",\n" })
-            .map_err(io)?;
-        serde_json::to_writer(&mut *out, &account).map_err(json)?;
-    }
-    let operator = read_holdings(&mut snapshot, bucket, None).await?;
-    summary.addresses += operator.addresses.len();
-    summary.photos += operator.photos.len();
-    out.write_all(b"\n],\n\"operator\":").map_err(io)?;
-    serde_json::to_writer(&mut *out, &operator).map_err(json)?;
-    out.write_all(b"}\n").map_err(io)?;
-    snapshot.finish().await?;
-    Ok(summary)
+    .map_err(io_error)
+}
+
+/// One account on its own line, counted into `summary`.
+fn write_account(
+    out: &mut impl Write,
+    account: &Account,
+    index: usize,
+    summary: &mut ExportSummary,
+) -> Result<(), ExportError> {
+    summary.accounts += 1;
+    summary.addresses += account.addresses.len();
+    summary.photos += account.photos.len();
+    out.write_all(if index == 0 { b"\n" } else { b",\n" })
+        .map_err(io_error)?;
+    serde_json::to_writer(&mut *out, account).map_err(json_error)
+}
+
+/// The end of the account list, the operator's holdings, the end of the document.
+fn write_tail(out: &mut impl Write, operator: &Holdings) -> Result<(), ExportError> {
+    out.write_all(b"\n],\n\"operator\":").map_err(io_error)?;
+    serde_json::to_writer(&mut *out, operator).map_err(json_error)?;
+    out.write_all(b"}\n").map_err(io_error)
+}
+
+async fn read_account(
+    snapshot: &mut Snapshot,
+    bucket: Option<&PhotoBucket>,
+    user: AccountRow,
+) -> Result<Account, ExportError> {
+    let holdings = read_holdings(snapshot, bucket, Some(user.id)).await?;
+    Ok(Account {
+        email: user.email,
+        password_hash: Some(user.password_hash).filter(|h| h != NO_PASSWORD),
+        created_at: Some(user.created_at),
+        profile: read_profile(snapshot, user.id).await?,
+        addresses: holdings.addresses,
+        photos: holdings.photos,
+    })
 }
 
 /// The photos and addresses held by an account (`Some(id)`) or the operator (`None`).
