@@ -16,9 +16,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::auth::{Limit, take};
-use super::pages::{FormData, Layout, render_page};
+use super::pages::{Layout, render_page};
 use super::profile::after_action;
 use super::session::Visitor;
+use super::user_form::UserForm;
 use crate::error::AppError;
 use crate::identity::Identity;
 use crate::operator::export::export_account;
@@ -163,12 +164,13 @@ pub async fn export_download(
 
 pub async fn import_from_url(
     request: HttpRequest,
-    visitor: Visitor,
+    UserForm {
+        visitor,
+        user,
+        form,
+    }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let typed: String = form.get("url").chars().take(MAX_URL_CHARS + 1).collect();
     let outcome = async {
         let url = parse_import_url(&typed).map_err(Refused::from)?;
@@ -196,12 +198,13 @@ pub async fn import_from_url(
 }
 
 pub async fn import_from_gravatar(
-    visitor: Visitor,
+    UserForm {
+        visitor,
+        user,
+        form,
+    }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let chosen = form.get("address").parse::<i64>().ok();
     let outcome = async {
         let owned = addresses::owned_by(&state.pool, user.user_id).await?;

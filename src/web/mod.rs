@@ -23,6 +23,7 @@ pub mod profile;
 pub mod public_profile;
 pub mod session;
 pub mod tokens;
+pub mod user_form;
 
 crate::routes! {
     /// Every HTML route.

@@ -10,8 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::pages::{FormData, Layout, render_page, see_other};
+use super::pages::{Layout, render_page, see_other};
 use super::session::Visitor;
+use super::user_form::UserForm;
 use crate::error::AppError;
 use crate::identity::{Digest, Identity};
 use crate::state::AppState;
@@ -272,12 +273,13 @@ pub async fn edit_form(
 }
 
 pub async fn save(
-    visitor: Visitor,
+    UserForm {
+        visitor,
+        user,
+        form,
+    }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let links: Vec<(&str, &str)> = form.all("link_label").zip(form.all("link_url")).collect();
     let public = form.get("public") == "yes";
     let details = ProfileDetails::from_values(|name| form.get(name).to_string());

@@ -10,8 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::pages::{FormData, Layout, render_page, see_other};
+use super::pages::{Layout, render_page, see_other};
 use super::session::Visitor;
+use super::user_form::UserForm;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::api_tokens::{self, MAX_LIVE_TOKENS, MAX_NAME_CHARS, TokenRow, utc_text};
@@ -104,12 +105,13 @@ pub async fn tokens_page(
 }
 
 pub async fn create(
-    visitor: Visitor,
+    UserForm {
+        visitor,
+        user,
+        form,
+    }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let layout = Layout::new(TITLE, &visitor, &state);
     match api_tokens::create(&state.pool, user.user_id, form.get("name")).await {
         Ok((row, plaintext)) => {
@@ -146,13 +148,10 @@ pub async fn create(
 }
 
 pub async fn revoke(
-    visitor: Visitor,
+    UserForm { visitor, user, .. }: UserForm,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     if api_tokens::revoke(&state.pool, path.into_inner(), Some(user.user_id)).await? {
         return Ok(see_other("/account/tokens?done=revoked"));
     }
