@@ -114,3 +114,24 @@ async fn hits_and_misses_are_answered_from_memory() {
     );
     assert!(app.metric("cameo_lookup_memory_answers_total").await >= 202.0);
 }
+
+#[tokio::test]
+async fn every_feed_entry_on_postgresql_notifies_the_listening_nodes() {
+    if crate::postgres::skip_on_sqlite("LISTEN/NOTIFY is PostgreSQL's") {
+        return;
+    }
+    let app = spawn_app().await;
+    let mut listener = sqlx::postgres::PgListener::connect(&app.config.database_url)
+        .await
+        .expect("a listening connection");
+    listener.listen("cameo_feed").await.expect("LISTEN");
+    // The node's own listener hears the same notice; this one proves the feed's trigger
+    // sends it at the commit of a write that changes what a digest serves.
+    app.add_photo("ada@example.org", &png(&solid_photo(16, RED)))
+        .await;
+    let notice = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+        .await
+        .expect("a notice within 5 s")
+        .expect("the notice");
+    assert_eq!(notice.channel(), "cameo_feed");
+}
