@@ -108,18 +108,27 @@ pub async fn upload(
         _ => None,
     };
     let result = match prepare_within_budget(&state.image_budget, bytes, limits, crop).await {
-        Ok(photo) => match photos::insert_owned(
-            &state.pool,
-            user.user_id,
-            // The bytes reach the bucket (if any) before the row that needs them exists.
-            &offload(state.photo_bucket.as_ref(), photo).await?,
-            max_photos,
-        )
-        .await?
-        {
-            Some(_) => Ok("The photo is uploaded. Choose the addresses that show it.".to_string()),
-            None => full(),
-        },
+        Ok(photo) => {
+            let side = photo.side;
+            match photos::insert_owned(
+                &state.pool,
+                user.user_id,
+                // The bytes reach the bucket (if any) before the row that needs them exists.
+                &offload(state.photo_bucket.as_ref(), photo).await?,
+                max_photos,
+            )
+            .await?
+            {
+                Some(photo_id) => {
+                    let notice = apply_first_photo(&state, user.user_id, photo_id).await?;
+                    Ok(match small_photo_warning(side) {
+                        Some(warning) => format!("{notice} {warning}"),
+                        None => notice,
+                    })
+                }
+                None => full(),
+            }
+        }
         Err(IntakeError::Busy { retry_after }) => {
             return Err(AppError::Overloaded {
                 reason: "The server is busy with other photos; try again in a few seconds.".into(),
@@ -129,6 +138,51 @@ pub async fn upload(
         Err(error) => Err(format!("The photo was refused: {error}.")),
     };
     after_action(&state, result).await
+}
+
+/// Shows a new photo for every confirmed address of the account that shows none yet (so a
+/// first upload is live at once), and says where it shows.
+async fn apply_first_photo(
+    state: &AppState,
+    user_id: i64,
+    photo_id: i64,
+) -> Result<String, AppError> {
+    let mut applied = Vec::new();
+    for address in addresses::owned_by(&state.pool, user_id).await? {
+        if address.photo_id.is_none()
+            && addresses::assign_photo(&state.pool, user_id, address.id, Some(photo_id)).await?
+        {
+            applied.push(address.address);
+        }
+    }
+    Ok(upload_notice(&applied))
+}
+
+/// Below this side a photo is accepted with a warning: sites show avatars up to 128 px and
+/// more on sharp screens.
+const SMALL_SIDE: u32 = 128;
+
+/// The warning for a photo `side` pixels square, if it is small.
+pub fn small_photo_warning(side: u32) -> Option<String> {
+    (side < SMALL_SIDE).then(|| {
+        format!(
+            "It is only {side}×{side} pixels, so it looks blurry where sites show avatars \
+             large; a photo of at least {SMALL_SIDE}×{SMALL_SIDE} looks better."
+        )
+    })
+}
+
+/// What the page says after an upload that was shown for `applied`.
+pub fn upload_notice(applied: &[String]) -> String {
+    if applied.is_empty() {
+        "The photo is uploaded. Choose it for an address below to show it.".to_string()
+    } else {
+        format!(
+            "The photo is uploaded and live for {}. Sites show it as soon as their cache \
+             expires (a few minutes).",
+            applied.join(", ")
+        )
+    }
 }
 
 pub async fn delete(
@@ -232,4 +286,24 @@ pub async fn preview(
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(rendition.body.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_photos_are_accepted_with_a_warning() {
+        assert!(small_photo_warning(64).unwrap().contains("64×64"));
+        assert_eq!(small_photo_warning(128), None);
+    }
+
+    #[test]
+    fn the_upload_notice_says_where_the_photo_went_live() {
+        assert!(upload_notice(&[]).contains("Choose it for an address"));
+        let notice = upload_notice(&["a@example.org".into(), "b@example.org".into()]);
+        assert!(
+            notice.starts_with("The photo is uploaded and live for a@example.org, b@example.org.")
+        );
+    }
 }
