@@ -593,7 +593,7 @@ async fn openid_is_confirmed_by_a_rel_me_link() {
     assert!(page.contains(&format!("{openid} is confirmed")), "{page}");
     let (_, page) = browser.upload(png(&solid_photo(30, BLUE)), None).await;
     let photo = id_after(&page, "/account/photos/");
-    let address_marker = format!("<strong>{openid}</strong>");
+    let address_marker = format!(">{openid}</h3>");
     assert!(page.contains(&address_marker));
     let address_ids: Vec<String> = page
         .match_indices("/account/addresses/")
