@@ -415,6 +415,13 @@ async fn screenshots_of_the_first_avatar_pages() {
                 .goto(&format!("{}{path}", app.base))
                 .await
                 .unwrap();
+            if path == "/" {
+                browser.fill("#lookup-email", "alice@example.org").await;
+                browser.click("#lookup-form button[type=submit]").await;
+                browser
+                    .wait_until("document.getElementById('lookup-image').complete")
+                    .await;
+            }
             let name = match path {
                 "/" => "home".to_string(),
                 other => other.trim_matches('/').replace('/', "-"),
