@@ -205,10 +205,7 @@ impl Mailer {
                 }
             },
             Mailer::Log { .. } => {
-                // The address is masked like every address in the log; the body keeps the
-                // link, which is what the line is for, with any address in it masked too.
-                let to = crate::observe::mask_email(to);
-                let body = crate::observe::mask_emails_in(body);
+                let (to, body) = for_the_log(to, body);
                 tracing::info!(%to, subject, body = %body, "{LOG_TRANSPORT_LINE}");
                 Ok(())
             }
@@ -216,9 +213,29 @@ impl Mailer {
     }
 }
 
+/// A mail as the log transport writes it: the address masked like every address in the log;
+/// the body keeps its link, which is what the line is for, with any address in it masked.
+fn for_the_log<'a>(to: &str, body: &'a str) -> (String, std::borrow::Cow<'a, str>) {
+    (
+        crate::observe::mask_email(to),
+        crate::observe::mask_emails_in(body),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_line_masks_addresses_and_keeps_the_link() {
+        let (to, body) = for_the_log(
+            "alice@example.org",
+            "Confirm alice@example.org here:\nhttp://127.0.0.1:8080/confirm/0123abcd\n",
+        );
+        assert_eq!(to, "a***@example.org");
+        assert!(body.contains("a***@example.org") && !body.contains("alice@"));
+        assert!(body.contains("http://127.0.0.1:8080/confirm/0123abcd"));
+    }
 
     #[test]
     fn the_readme_names_the_log_line_exactly() {

@@ -232,7 +232,9 @@ pub async fn add_email(
         Ok(Identity::OpenId(_)) => Err("That is a URL: add it as an OpenID below.".into()),
         Err(error) => Err(format!("That email address does not work: {error}.")),
     };
-    super::profile::after_action(&state, result).await
+    // "Send the link again" beside a pending address shows its answer at the top.
+    let field = (form.get("resend").is_empty()).then_some("new-email");
+    super::profile::after_field_action(&state, field, result).await
 }
 
 pub async fn add_openid(
@@ -249,7 +251,7 @@ pub async fn add_openid(
         Ok(Identity::Email(_)) => Err("That is an email address: add it above.".into()),
         Err(error) => Err(format!("That OpenID does not work: {error}.")),
     };
-    super::profile::after_action(&state, result).await
+    super::profile::after_field_action(&state, Some("new-openid"), result).await
 }
 
 async fn start_openid_claim(

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use super::pages::FormData;
-use super::profile::after_action;
+use super::profile::{after_action, after_field_action};
 use super::session::Visitor;
 use crate::avatar::request::parse_size;
 use crate::error::AppError;
@@ -17,6 +17,9 @@ use crate::imaging::{CropSquare, IntakeError, prepare_within_budget};
 use crate::photo_store::offload;
 use crate::state::{AppState, intake_limits};
 use crate::store::{addresses, photos};
+
+/// The upload form's file field, where its refusals are shown.
+const PHOTO: Option<&str> = Some("photo-file");
 
 /// Most parts a photo form may have, and the largest non-file part.
 const MAX_PARTS: usize = 16;
@@ -87,7 +90,7 @@ pub async fn upload(
     let limits = intake_limits(&state.config);
     let form = match read_upload(multipart, limits.max_bytes).await {
         Ok(form) => form,
-        Err(Ok(message)) => return after_action(&state, Err(message)).await,
+        Err(Ok(message)) => return after_field_action(&state, PHOTO, Err(message)).await,
         Err(Err(error)) => return Err(error),
     };
     visitor.check_csrf(&form.csrf)?;
@@ -101,7 +104,7 @@ pub async fn upload(
         return after_action(&state, full()).await;
     }
     let Some(bytes) = form.photo.filter(|b| !b.is_empty()) else {
-        return after_action(&state, Err("Choose a photo to upload.".into())).await;
+        return after_field_action(&state, PHOTO, Err("Choose a photo to upload.".into())).await;
     };
     let crop = match form.crop {
         [Some(x), Some(y), Some(size)] if size > 0 => Some(CropSquare { x, y, size }),
@@ -137,7 +140,7 @@ pub async fn upload(
         }
         Err(error) => Err(format!("The photo was refused: {error}.")),
     };
-    after_action(&state, result).await
+    after_field_action(&state, PHOTO, result).await
 }
 
 /// Shows a new photo for every confirmed address of the account that shows none yet (so a

@@ -95,10 +95,10 @@ pub async fn profile(
     if let Some(text) = &flash {
         let (kind, message) = text.split_at(1.min(text.len()));
         let message: String = message.chars().take(MAX_FLASH_CHARS).collect();
-        layout = if kind == "e" {
-            layout.with_error(message)
-        } else {
-            layout.with_notice(message)
+        layout = match (kind, field_of(&message)) {
+            ("f", Some((field, message))) => layout.with_field_error(field, message),
+            ("e" | "f", _) => layout.with_error(message),
+            _ => layout.with_notice(message),
         };
     }
     let base = &state.config.base_url;
@@ -205,14 +205,37 @@ pub fn utc_minute(unix_secs: i64) -> String {
     )
 }
 
+/// The form fields of the profile page that show their own errors (their `id`s).
+const FIELDS: [&str; 3] = ["new-email", "new-openid", "photo-file"];
+
+/// A field error's flash text `FIELD|MESSAGE`, split, if FIELD is one of [`FIELDS`].
+fn field_of(text: &str) -> Option<(&'static str, &str)> {
+    let (field, message) = text.split_once('|')?;
+    FIELDS
+        .iter()
+        .find(|known| **known == field)
+        .map(|known| (*known, message))
+}
+
 /// Ends a profile action: back to the profile page, carrying the outcome to show once.
 pub async fn after_action(
     state: &AppState,
     outcome: Result<String, String>,
 ) -> Result<HttpResponse, AppError> {
-    let value = match outcome {
-        Ok(notice) => format!("n{notice}"),
-        Err(error) => format!("e{error}"),
+    after_field_action(state, None, outcome).await
+}
+
+/// As [`after_action`], with a refusal shown beside the form field `field` (one of
+/// [`FIELDS`]) rather than at the top of the page.
+pub async fn after_field_action(
+    state: &AppState,
+    field: Option<&'static str>,
+    outcome: Result<String, String>,
+) -> Result<HttpResponse, AppError> {
+    let value = match (outcome, field) {
+        (Ok(notice), _) => format!("n{notice}"),
+        (Err(error), Some(field)) => format!("f{field}|{error}"),
+        (Err(error), None) => format!("e{error}"),
     };
     let value: String = value.chars().take(MAX_FLASH_CHARS).collect();
     // Cookie values cannot hold spaces or semicolons: the text travels percent-encoded.
@@ -229,6 +252,13 @@ pub async fn after_action(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_errors_name_only_known_fields() {
+        assert_eq!(field_of("new-email|Bad."), Some(("new-email", "Bad.")));
+        assert_eq!(field_of("csrf|Bad."), None);
+        assert_eq!(field_of("no separator"), None);
+    }
 
     #[test]
     fn upload_times_read_as_utc_dates() {

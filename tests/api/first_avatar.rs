@@ -427,9 +427,13 @@ async fn a_stored_photo_is_cropped_again_without_uploading_it_again() {
     // Stored as its centred 200×200 square: red on the left half, blue on the right.
     let (_, page) = browser.upload(png(&red_blue_photo(300, 200)), None).await;
     let photo_id = id_after(&page, "/account/photos/");
-    let (status, crop_page) = browser.get(&format!("/account/photos/{photo_id}/crop")).await;
+    let (status, crop_page) = browser
+        .get(&format!("/account/photos/{photo_id}/crop"))
+        .await;
     assert_eq!(status, 200);
-    assert!(crop_page.contains(&format!("data-source=\"/account/photos/{photo_id}/original")));
+    assert!(crop_page.contains(&format!(
+        "data-source=\"/account/photos/{photo_id}/original"
+    )));
     let original = browser
         .client
         .get(format!("{}/account/photos/{photo_id}/original", app.base))
@@ -440,19 +444,68 @@ async fn a_stored_photo_is_cropped_again_without_uploading_it_again() {
     let original = image::load_from_memory(&original.bytes().await.unwrap()).unwrap();
     assert_eq!((original.width(), original.height()), (200, 200));
     assert_eq!(
-        app.get(&format!("/account/photos/{photo_id}/original")).await.status(),
+        app.get(&format!("/account/photos/{photo_id}/original"))
+            .await
+            .status(),
         303,
         "only its owner sees the original"
     );
 
     let path = format!("/account/photos/{photo_id}/crop");
     let (status, _, _) = browser
-        .submit(&path, &path, &[("crop_x", "100"), ("crop_y", "50"), ("crop_size", "100")])
+        .submit(
+            &path,
+            &path,
+            &[("crop_x", "100"), ("crop_y", "50"), ("crop_size", "100")],
+        )
         .await;
     assert_eq!(status, 303);
     let (_, page) = browser.get("/account").await;
     assert!(page.contains("The photo is cropped again."), "{page}");
-    assert_eq!(page.matches("class=\"photo-card\"").count(), 1, "replaced, not added");
-    let image = decode(app.get(&format!("/avatar/{}?s=64", md5_of("cris@example.org"))).await).await;
-    assert!(image.pixels().all(|p| near(p, BLUE, 40)), "the new crop is live");
+    assert_eq!(
+        page.matches("class=\"photo-card\"").count(),
+        1,
+        "replaced, not added"
+    );
+    let image = decode(
+        app.get(&format!("/avatar/{}?s=64", md5_of("cris@example.org")))
+            .await,
+    )
+    .await;
+    assert!(
+        image.pixels().all(|p| near(p, BLUE, 40)),
+        "the new crop is live"
+    );
+}
+
+#[tokio::test]
+async fn account_page_errors_sit_beside_their_fields() {
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
+    let browser = Browser::new(&app);
+    browser.sign_up_and_confirm(&smtp, "fay@example.org").await;
+    browser
+        .submit(
+            "/account",
+            "/account/addresses",
+            &[("email", "fay at example")],
+        )
+        .await;
+    let (_, page) = browser.get("/account").await;
+    assert!(
+        page.contains("aria-describedby=\"new-email-hint new-email-error\" aria-invalid=\"true\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<p class=\"field-error\" id=\"new-email-error\">"),
+        "{page}"
+    );
+    let (_, page) = browser.upload(b"just some text".to_vec(), None).await;
+    assert!(
+        page.contains("<p class=\"field-error\" id=\"photo-error\">The photo was refused"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<p class=\"error\" role=\"alert\">"),
+        "not at the top: {page}"
+    );
 }

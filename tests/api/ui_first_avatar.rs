@@ -113,8 +113,15 @@ async fn a_dropped_photo_is_cropped_uploaded_and_live_at_once_in_chromium() {
     browser
         .wait_until("document.querySelector('.notice') && document.querySelector('.notice').textContent.includes('cropped again')")
         .await;
-    let image = decode(app.get(&format!("/avatar/{}?s=64", md5_of("dee@example.org"))).await).await;
-    assert!(image.pixels().all(|p| near(p, BLUE, 40)), "still blue: a corner of the blue crop");
+    let image = decode(
+        app.get(&format!("/avatar/{}?s=64", md5_of("dee@example.org")))
+            .await,
+    )
+    .await;
+    assert!(
+        image.pixels().all(|p| near(p, BLUE, 40)),
+        "still blue: a corner of the blue crop"
+    );
     browser.quit().await;
 }
 
