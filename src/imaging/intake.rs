@@ -392,9 +392,27 @@ pub fn source_digest(bytes: &[u8]) -> String {
 }
 
 fn sniff_format(bytes: &[u8]) -> Result<PhotoFormat, IntakeError> {
+    if let Some(name) = iso_media_photo(bytes) {
+        return Err(IntakeError::UnsupportedFormat(name.to_string()));
+    }
     let guessed = image::guess_format(bytes).map_err(|_| IntakeError::NotAnImage)?;
     PhotoFormat::from_image_format(guessed)
         .ok_or_else(|| IntakeError::UnsupportedFormat(format!("{guessed:?}").to_uppercase()))
+}
+
+/// HEIC (an iPhone's own format) and AVIF photos, by the brand of their ISO media `ftyp`
+/// box, so their refusal names them rather than calling them "not an image".
+fn iso_media_photo(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.get(4..8) != Some(b"ftyp") {
+        return None;
+    }
+    match bytes.get(8..12)? {
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
+            Some("HEIC (save it as JPEG first)")
+        }
+        b"avif" | b"avis" => Some("AVIF"),
+        _ => None,
+    }
 }
 
 /// A decoder positioned after the header, under limits. The header is read without side
@@ -522,6 +540,16 @@ pub fn centre_square(width: u32, height: u32) -> CropSquare {
 mod tests {
     use super::*;
     use image::{ImageEncoder, Rgb, RgbImage};
+
+    #[test]
+    fn heic_photos_are_named_when_refused() {
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+        assert_eq!(
+            prepare_photo(heic, LIMITS).unwrap_err().to_string(),
+            "HEIC (save it as JPEG first) images are not accepted; use PNG, JPEG, GIF or WebP"
+        );
+        assert_eq!(iso_media_photo(b"\0\0\0\x18ftypisom"), None);
+    }
 
     const LIMITS: IntakeLimits = IntakeLimits {
         max_bytes: 10_000_000,

@@ -207,6 +207,59 @@ async fn heic_and_non_images_are_refused_the_moment_they_are_chosen_in_chromium(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_pasted_from_the_clipboard_is_taken_in_chromium() {
+    let Some(browser) = Chromium::launch().await else {
+        return;
+    };
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
+    logged_in(&browser, &app, &smtp, "pat@example.org").await;
+    browser
+        .eval(
+            "(() => {
+               const canvas = document.createElement('canvas');
+               canvas.width = 90; canvas.height = 60;
+               const c = canvas.getContext('2d');
+               c.fillStyle = '#0f0'; c.fillRect(0, 0, 90, 60);
+               canvas.toBlob((blob) => {
+                 const transfer = new DataTransfer();
+                 transfer.items.add(new File([blob], 'image.png', { type: 'image/png' }));
+                 document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+               }, 'image/png');
+               return true;
+             })()",
+        )
+        .await;
+    browser
+        .wait_until("document.querySelector('.crop-box') && document.getElementById('crop-size').value === '60'")
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('photo-file').files[0].name")
+            .await,
+        "image.png"
+    );
+    // Under 128 pixels: a warning, not a refusal.
+    let message = browser
+        .eval("document.getElementById('file-message').textContent")
+        .await;
+    assert!(
+        message.as_str().unwrap().contains("only 90×60 pixels"),
+        "{message}"
+    );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('file-message').className")
+            .await,
+        "field-warning"
+    );
+    browser.click("#upload-form button[type=submit]").await;
+    browser
+        .wait_until("document.querySelector('.notice') && document.querySelector('.notice').textContent.includes('live for pat@example.org')")
+        .await;
+    browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_asks_first_and_a_pending_address_resends_in_chromium() {
     let Some(browser) = Chromium::launch().await else {
         return;
