@@ -338,7 +338,8 @@ const WORKING_BYTES_PER_PIXEL: u64 = 4;
 /// and a resized or encoder copy of them (RGBA, at most its charged pixels each).
 /// Measured by `tests/api/attack_images.rs` (`the_budget_charges_at_least_what_a_huge_decode_
 /// holds`): a 6320×6320 RGB PNG holds +173 MB while it is prepared and is charged 192 MB; a
-/// 6000×4000 JPEG holds +120 MB and is charged 188 MB.
+/// 6000×4000 JPEG holds +120 MB and is charged 188 MB; an 8160×6120 (50 MP) baseline JPEG,
+/// decoded at half size, holds +75 MB and is charged 220 MB.
 pub fn peak_intake_bytes(shape: &Inspected, crop: Option<CropSquare>) -> u64 {
     if let Some((denominator, progressive)) = shape.jpeg_scale {
         let crop = crop.map(|c| c.scaled_down(denominator));
