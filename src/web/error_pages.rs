@@ -6,7 +6,7 @@
 //! Only answers that are plain text become pages, only for requests that ask for HTML
 //! (`Accept: text/html`, what a browser sends when it navigates), and never under `/avatar`
 //! or `/api`: image and API clients keep the one-line bodies PROTOCOL.md promises. Status
-//! and headers such as `Retry-After` stay as they were.
+//! and headers such as `Allow` and `Retry-After` stay as they were.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -114,7 +114,21 @@ pub async fn styled_errors(
         return Ok(response);
     };
     let (request, response) = response.into_parts();
-    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    // Headers that say something about the answer (Allow, Retry-After…) stay; those about the
+    // plain-text body are replaced.
+    let kept: Vec<_> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            ![
+                header::CONTENT_TYPE,
+                header::CONTENT_LENGTH,
+                header::CONTENT_SECURITY_POLICY,
+            ]
+            .contains(name)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     let body = actix_web::body::to_bytes_limited(response.into_body(), 4096)
         .await
         .ok()
@@ -128,14 +142,14 @@ pub async fn styled_errors(
     let page = page_for(&state, status, reason);
     let html = page.render().unwrap_or_else(|_| "error".into());
     let mut builder = HttpResponse::build(status);
+    for header_pair in kept {
+        builder.append_header(header_pair);
+    }
     builder.insert_header((
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     ));
     security_headers(&mut builder);
-    if let Some(seconds) = retry_after {
-        builder.insert_header((header::RETRY_AFTER, seconds));
-    }
     Ok(ServiceResponse::new(request, builder.body(html)))
 }
 

@@ -142,6 +142,25 @@ async fn html_errors_are_styled_pages_and_machines_keep_plain_text() {
     assert_eq!(plain.status(), 404);
     assert!(header(&plain, "content-type").starts_with("text/plain"));
 
+    // A method a page does not take: a page too, still naming the methods it takes.
+    let response = app
+        .client
+        .post(format!("{}/tools/defaults", app.base))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(header(&response, "allow"), "GET, HEAD");
+    assert!(header(&response, "content-type").starts_with("text/html"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("This page cannot do that")
+    );
+
     let icon = app.get("/static/favicon.svg").await;
     assert_eq!(header(&icon, "content-type"), "image/svg+xml");
     assert!(icon.text().await.unwrap().starts_with("<svg"));
