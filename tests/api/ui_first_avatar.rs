@@ -526,3 +526,43 @@ async fn screenshots_of_the_first_avatar_pages() {
     }
     browser.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dark_mode_screenshots_of_the_first_avatar_pages() {
+    let Some(dir) = std::env::var_os("CAMEO_SCREENSHOTS") else {
+        return;
+    };
+    let Some(browser) = Chromium::launch_with(&["--force-dark-mode"]).await else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (app, smtp) = spawn_app_with_mail(|_| {}).await;
+    logged_in(&browser, &app, &smtp, "night@example.org").await;
+    assert_eq!(
+        browser
+            .eval("matchMedia('(prefers-color-scheme: dark)').matches")
+            .await,
+        true,
+        "the browser prefers dark"
+    );
+    drop_drawn_photo(&browser, 600, 400).await;
+    browser
+        .wait_until("document.querySelector('.crop-box')")
+        .await;
+    browser.click("#upload-form button[type=submit]").await;
+    browser
+        .wait_until("document.querySelector('.notice')")
+        .await;
+    browser.client.set_window_size(1280, 1800).await.unwrap();
+    for (path, name) in [("/account", "account-dark"), ("/signup", "signup-dark")] {
+        browser
+            .client
+            .goto(&format!("{}{path}", app.base))
+            .await
+            .unwrap();
+        let png = browser.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+    browser.quit().await;
+}
