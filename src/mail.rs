@@ -206,7 +206,9 @@ impl Mailer {
             },
             Mailer::Log { .. } => {
                 let (to, body) = for_the_log(to, body);
-                tracing::info!(%to, subject, body = %body, "{LOG_TRANSPORT_LINE}");
+                // Debug-quoted, so the whole mail, link included, is on the one line a
+                // search for LOG_TRANSPORT_LINE finds.
+                tracing::info!(%to, subject, body = ?body, "{LOG_TRANSPORT_LINE}");
                 Ok(())
             }
         }
