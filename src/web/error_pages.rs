@@ -8,7 +8,7 @@
 //! or `/api`: image and API clients keep the one-line bodies PROTOCOL.md promises. Status
 //! and headers such as `Allow` and `Retry-After` stay as they were.
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -87,31 +87,32 @@ pub fn wants_page(method: &Method, path: &str, accept: &str) -> bool {
 }
 
 /// The middleware: renders failed plain-text answers to page-navigating browsers as pages.
-pub async fn styled_errors(
+pub async fn styled_errors<B: MessageBody + 'static>(
     request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let accept = request
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let wanted = wants_page(request.method(), request.path(), accept);
-    let response = next.call(request).await?.map_into_boxed_body();
+    // Every other answer (the avatar hot path among them) passes as it is, unboxed.
+    let response = next.call(request).await?;
     let status = response.status();
     let plain = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
     if !wanted || !plain || !(status.is_client_error() || status.is_server_error()) {
-        return Ok(response);
+        return Ok(response.map_into_left_body());
     }
     let Some(state) = response
         .request()
         .app_data::<web::Data<AppState>>()
         .cloned()
     else {
-        return Ok(response);
+        return Ok(response.map_into_left_body());
     };
     let (request, response) = response.into_parts();
     // Headers that say something about the answer (Allow, Retry-After…) stay; those about the
@@ -150,7 +151,7 @@ pub async fn styled_errors(
         HeaderValue::from_static("text/html; charset=utf-8"),
     ));
     security_headers(&mut builder);
-    Ok(ServiceResponse::new(request, builder.body(html)))
+    Ok(ServiceResponse::new(request, builder.body(html)).map_into_right_body())
 }
 
 fn page_for(state: &AppState, status: StatusCode, reason: String) -> ErrorPage {
