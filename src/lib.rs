@@ -105,6 +105,9 @@ impl Application {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let server = actix_web::HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    web::error_pages::styled_errors,
+                ))
                 .wrap(actix_web::middleware::from_fn(route_table::head_as_get))
                 .wrap(actix_web::middleware::from_fn(observe::observe_request))
                 .app_data(state.clone())

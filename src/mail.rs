@@ -24,6 +24,9 @@ use lettre::{AsyncTransport, Message, Tokio1Executor};
 use crate::config::Config;
 use crate::metrics::{Counter, Exposition, Kind};
 
+/// The log line of a mail not sent (no `smtp_url`): the README tells people to search for it.
+pub const LOG_TRANSPORT_LINE: &str = "mail not sent (no smtp_url), its link is here";
+
 /// Mails that may wait for the sending task; past this, new mails are refused or dropped.
 pub const OUTBOX_CAPACITY: usize = 200;
 
@@ -153,6 +156,11 @@ impl Mailer {
             .parse()
             .map_err(|e| format!("mail_from: {e}"))?;
         if config.smtp_url.is_empty() {
+            tracing::warn!(
+                "no smtp_url is set: this server sends no mail; every confirmation and \
+                 password-reset link is written to this log instead (search it for \
+                 \"{LOG_TRANSPORT_LINE}\")"
+            );
             return Ok(Mailer::Log { from });
         }
         crate::outbound::install_tls_provider();
@@ -197,14 +205,46 @@ impl Mailer {
                 }
             },
             Mailer::Log { .. } => {
-                tracing::info!(
-                    to,
-                    subject,
-                    body,
-                    "mail (log transport: no smtp_url configured)"
-                );
+                let (to, body) = for_the_log(to, body);
+                // Debug-quoted, so the whole mail, link included, is on the one line a
+                // search for LOG_TRANSPORT_LINE finds.
+                tracing::info!(%to, subject, body = ?body, "{LOG_TRANSPORT_LINE}");
                 Ok(())
             }
         }
+    }
+}
+
+/// A mail as the log transport writes it: the address masked like every address in the log;
+/// the body keeps its link, which is what the line is for, with any address in it masked.
+fn for_the_log<'a>(to: &str, body: &'a str) -> (String, std::borrow::Cow<'a, str>) {
+    (
+        crate::observe::mask_email(to),
+        crate::observe::mask_emails_in(body),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_line_masks_addresses_and_keeps_the_link() {
+        let (to, body) = for_the_log(
+            "alice@example.org",
+            "Confirm alice@example.org here:\nhttp://127.0.0.1:8080/confirm/0123abcd\n",
+        );
+        assert_eq!(to, "a***@example.org");
+        assert!(body.contains("a***@example.org") && !body.contains("alice@"));
+        assert!(body.contains("http://127.0.0.1:8080/confirm/0123abcd"));
+    }
+
+    #[test]
+    fn the_readme_names_the_log_line_exactly() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&format!("`{LOG_TRANSPORT_LINE}`")),
+            "README must tell people to search the log for {LOG_TRANSPORT_LINE:?}"
+        );
     }
 }

@@ -5,6 +5,13 @@
 // or moved with the keyboard; the square is written to the hidden crop_x, crop_y and
 // crop_size fields in the photo's own pixels (after EXIF orientation, as the server sees it).
 //
+// It also checks a file the moment it is chosen (HEIC and non-images get a message at once, a
+// photo under 128 pixels a warning), takes a photo dropped on the form or pasted from the
+// clipboard, shows round and square previews, and before upload scales a crop larger than the
+// server keeps (2048 pixels) or a file over the size limit down in the browser, so a
+// 50-megapixel phone photo goes up as a small JPEG. With `data-source` on the form it crops
+// an image at that URL instead (the stored photo, cropped again).
+//
 // Events on the form, for tests and other scripts:
 //   cropper:ready  (dispatched) a photo is loaded; detail {width, height, x, y, size}
 //   cropper:error  (dispatched) the chosen file could not be shown as an image
@@ -13,7 +20,13 @@
 (() => {
   'use strict';
 
-  const PREVIEW_SIZES = [32, 80, 128, 512];
+  const PREVIEW_SIZES = [32, 80, 128];
+  // The round preview: how most sites show an avatar.
+  const ROUND_SIZE = 128;
+  // The largest side the server keeps; a larger crop is scaled down before upload.
+  const MAX_SIDE = 2048;
+  const SMALL_SIDE = 128;
+  const ACCEPTED = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
   const LABEL = 'Crop area: use arrow keys to move, + and - to resize';
   const HELP =
     'Drag the square to choose the part of the photo to keep, drag its bottom-right corner ' +
@@ -30,11 +43,15 @@
     const fieldY = document.getElementById('crop-y');
     const fieldSize = document.getElementById('crop-size');
     const cropper = document.getElementById('cropper');
-    if (!form || !input || !fieldX || !fieldY || !fieldSize || !cropper) {
+    if (!form || !fieldX || !fieldY || !fieldSize || !cropper || !(input || form.dataset.source)) {
       return;
     }
     const previews = document.getElementById('crop-previews');
     const help = document.getElementById('crop-help');
+    const message = document.getElementById('file-message');
+    const dropZone = document.getElementById('drop-zone');
+    const source = form.dataset.source || '';
+    const maxBytes = Number(form.dataset.maxBytes) || Infinity;
 
     // The current photo, or null: {url, img, box, status, canvases, width, height, x, y, size}.
     let photo = null;
@@ -48,6 +65,39 @@
       fieldX.value = x;
       fieldY.value = y;
       fieldSize.value = size;
+    }
+
+    // Says something about the chosen file beside the file field (`kind`: error or warning).
+    function say(text, kind) {
+      if (!message) {
+        return;
+      }
+      message.textContent = text || '';
+      message.hidden = !text;
+      message.className = kind === 'warning' ? 'field-warning' : 'field-error';
+      if (input) {
+        if (text && kind !== 'warning') {
+          input.setAttribute('aria-invalid', 'true');
+        } else {
+          input.removeAttribute('aria-invalid');
+        }
+      }
+    }
+
+    // Why a chosen file cannot be used, before it is even read; '' when it may be.
+    function refusal(file) {
+      const name = (file.name || '').toLowerCase();
+      if (/\.(heic|heif)$/.test(name) || /^image\/hei[cf]/.test(file.type)) {
+        return 'HEIC photos (the iPhone\'s own format) are not accepted here. Choose a JPEG ' +
+          'instead: on the iPhone, share the photo and pick "Save as JPEG", or set Settings › ' +
+          'Camera › Formats to "Most Compatible".';
+      }
+      if (file.type && !ACCEPTED.includes(file.type)) {
+        return file.type.startsWith('image/')
+          ? `${file.type.slice(6).toUpperCase()} images are not accepted: choose a PNG, JPEG, GIF or WebP photo.`
+          : 'That file is not an image: choose a PNG, JPEG, GIF or WebP photo.';
+      }
+      return '';
     }
 
     function clear() {
@@ -71,6 +121,7 @@
       if (help) {
         help.hidden = true;
       }
+      say('');
       setFields('', '', '');
     }
 
@@ -308,6 +359,20 @@
           canvases.push(canvas);
           return figure;
         });
+        const round = document.createElement('figure');
+        const roundCanvas = document.createElement('canvas');
+        const roundPixels = Math.min(Math.round(ROUND_SIZE * ratio), 1024);
+        roundCanvas.width = roundPixels;
+        roundCanvas.height = roundPixels;
+        roundCanvas.style.width = `${ROUND_SIZE}px`;
+        roundCanvas.className = 'crop-preview crop-preview-round';
+        roundCanvas.setAttribute('role', 'img');
+        roundCanvas.setAttribute('aria-label', 'Preview as a round avatar');
+        const roundCaption = document.createElement('figcaption');
+        roundCaption.textContent = 'round';
+        round.append(roundCanvas, roundCaption);
+        canvases.push(roundCanvas);
+        figures.push(round);
         previews.replaceChildren(...figures);
       }
 
@@ -343,12 +408,20 @@
 
     function load() {
       clear();
-      const file = input.files && input.files[0];
-      if (!file) {
+      const file = input && input.files && input.files[0];
+      if (!file && !source) {
         return;
       }
+      if (file) {
+        const problem = refusal(file);
+        if (problem) {
+          say(problem);
+          form.dispatchEvent(new CustomEvent('cropper:error', { bubbles: true }));
+          return;
+        }
+      }
       const current = generation;
-      const url = URL.createObjectURL(file);
+      const url = file ? URL.createObjectURL(file) : source;
       const img = new Image();
       img.addEventListener('load', () => {
         if (current !== generation) {
@@ -361,6 +434,10 @@
         }
         build(img, url);
         const { width, height, x, y, size } = photo;
+        if (Math.min(width, height) < SMALL_SIDE) {
+          say(`This photo is only ${width}×${height} pixels: it will look blurry where sites ` +
+            'show avatars large. You can upload it anyway.', 'warning');
+        }
         form.dispatchEvent(new CustomEvent('cropper:ready', {
           bubbles: true,
           detail: { width, height, x, y, size },
@@ -379,10 +456,99 @@
     function fail(url) {
       URL.revokeObjectURL(url);
       clear();
+      say('This file could not be read as an image: it may be damaged, or in a format this ' +
+        'browser cannot show. Choose a PNG, JPEG, GIF or WebP photo.');
       form.dispatchEvent(new CustomEvent('cropper:error', { bubbles: true }));
     }
 
-    input.addEventListener('change', load);
+    // Puts `file` in the file field, as if chosen there, and shows it.
+    function take(file) {
+      if (!input || !file) {
+        return;
+      }
+      const transfer = new DataTransfer();
+      transfer.items.add(file);
+      input.files = transfer.files;
+      load();
+    }
+
+    // Before upload: a crop larger than the server keeps, or a file over the size limit, is
+    // drawn at most MAX_SIDE pixels square and sent instead (animated GIFs go as they are).
+    function shrinkBeforeUpload(event) {
+      const file = input && input.files && input.files[0];
+      if (!photo || !file || file.type === 'image/gif') {
+        return;
+      }
+      if (photo.size <= MAX_SIDE && file.size <= maxBytes) {
+        return;
+      }
+      event.preventDefault();
+      const side = Math.min(photo.size, MAX_SIDE);
+      const canvas = document.createElement('canvas');
+      canvas.width = side;
+      canvas.height = side;
+      const context = canvas.getContext('2d');
+      context.imageSmoothingEnabled = true;
+      context.imageSmoothingQuality = 'high';
+      context.drawImage(photo.img, photo.x, photo.y, photo.size, photo.size, 0, 0, side, side);
+      const type = file.type === 'image/jpeg' ? 'image/jpeg' : 'image/png';
+      const button = form.querySelector('button[type=submit]');
+      if (button) {
+        button.disabled = true;
+      }
+      canvas.toBlob((blob) => {
+        if (!blob) {
+          if (button) {
+            button.disabled = false;
+          }
+          say('This browser could not scale the photo down; try a smaller one.');
+          return;
+        }
+        const name = file.name.replace(/\.[^.]*$/, '') + (type === 'image/jpeg' ? '.jpg' : '.png');
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([blob], name, { type }));
+        input.files = transfer.files;
+        setFields(0, 0, side);
+        form.dataset.shrunk = `${side}`;
+        form.submit();
+      }, type, 0.92);
+    }
+
+    if (input) {
+      input.addEventListener('change', load);
+    }
+    form.addEventListener('submit', shrinkBeforeUpload);
+    if (input) {
+      // A photo dropped anywhere on the page is taken (not opened by the browser instead).
+      document.addEventListener('dragover', (event) => {
+        event.preventDefault();
+        if (dropZone) {
+          dropZone.classList.add('dragging');
+        }
+      });
+      document.addEventListener('dragleave', () => dropZone && dropZone.classList.remove('dragging'));
+      document.addEventListener('drop', (event) => {
+        event.preventDefault();
+        if (dropZone) {
+          dropZone.classList.remove('dragging');
+        }
+        const files = event.dataTransfer && event.dataTransfer.files;
+        if (files && files.length > 0) {
+          take(files[0]);
+        }
+      });
+    }
+    if (input) {
+      document.addEventListener('paste', (event) => {
+        const items = event.clipboardData ? [...event.clipboardData.items] : [];
+        const item = items.find((entry) => entry.kind === 'file');
+        const file = item && item.getAsFile();
+        if (file) {
+          event.preventDefault();
+          take(file);
+        }
+      });
+    }
     form.addEventListener('reset', () => {
       // The inputs are emptied after the event; clear our state to match.
       setTimeout(clear, 0);
@@ -405,7 +571,7 @@
     });
 
     // A page restored from history may keep the chosen file: show it again.
-    if (input.files && input.files.length > 0) {
+    if (source || (input && input.files && input.files.length > 0)) {
       load();
     } else {
       setFields('', '', '');

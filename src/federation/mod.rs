@@ -4,10 +4,12 @@
 //! - [`srv`]: picking the target from SRV records, exactly as Libravatar clients do (pure).
 //! - [`resolver`]: hickory-resolver against the configured DNS servers, with TTL caching.
 //! - [`check`]: the domain check behind `/tools/check` and `cameo check-domain`.
+//! - [`pointing`]: whether a domain's records point at this server (the account page).
 //! - [`probe`]: the check's HTTP probe of a published server, resolved through [`resolver`].
 //! - [`report`]: what the check found, as JSON (serde) and as text for the CLI.
 
 pub mod check;
+pub mod pointing;
 pub mod probe;
 pub mod report;
 pub mod resolver;

@@ -4,7 +4,8 @@
 //! 1. the file size is bounded (`max_upload_bytes`) before anything is parsed;
 //! 2. the format is sniffed from the bytes, never from a file name: PNG, JPEG, GIF, WebP only;
 //! 3. the dimensions are read from the header and checked against the pixel budget and the
-//!    longest side *before* any pixel buffer is allocated, and the decoder runs under
+//!    longest side *before* any pixel buffer is allocated (a JPEG over them is decoded at
+//!    1/2, 1/4 or 1/8 scale instead when one fits, see [`super::jpeg_scaled`]), and the decoder runs under
 //!    `image::Limits` as well, so a PNG declaring 100000×100000 is refused in microseconds
 //!    (a GIF's frames are counted and charged first, and a WebP's lossy bitstreams must fit
 //!    its canvas, see [`super::gif_layout`] and [`super::webp_layout`]);
@@ -25,6 +26,9 @@ use sha2::{Digest as _, Sha256};
 use super::PhotoFormat;
 use super::animation::decode_gif_frames;
 use super::gif_layout::{GifLayout, check_gif_layout};
+use super::jpeg_scaled::{
+    decode_scaled, is_progressive, scale_for, scaled_peak_bytes, scaled_size,
+};
 use super::render::{encode_picture, resize_square};
 use super::webp_layout::check_webp_layout;
 
@@ -81,7 +85,7 @@ pub enum IntakeError {
     ExceedsMemoryBudget { needed: u64, budget: u64 },
     #[error("the server is busy decoding other images; try again in {retry_after} seconds")]
     Busy { retry_after: u64 },
-    #[error("the image could not be read: {0}")]
+    #[error("the image could not be read, it is not a valid image: {0}")]
     Corrupt(String),
 }
 
@@ -167,6 +171,8 @@ pub struct Inspected {
     pub gif: Option<GifLayout>,
     /// Whether its EXIF orientation turns or flips it (a copy of the pixels).
     pub rotated: bool,
+    /// A JPEG above the pixel limit, decoded at 1/denominator: (denominator, progressive).
+    pub jpeg_scale: Option<(u32, bool)>,
     max_pixels: u64,
 }
 
@@ -189,7 +195,18 @@ pub fn inspect(bytes: &[u8], limits: IntakeLimits) -> Result<Inspected, IntakeEr
     };
     let mut decoder = open_decoder(bytes, format, limits.max_pixels)?;
     let (width, height) = decoder.dimensions();
-    check_dimensions(width, height, limits.max_pixels)?;
+    let jpeg_scale = match check_dimensions(width, height, limits.max_pixels) {
+        Ok(()) => None,
+        // A JPEG too large at full size is decoded smaller, if a DCT scale fits the limits.
+        Err(refusal @ (IntakeError::TooManyPixels { .. } | IntakeError::SideTooLong { .. }))
+            if format == PhotoFormat::Jpeg =>
+        {
+            let denominator =
+                scale_for(width, height, limits.max_pixels, MAX_DECODED_SIDE).ok_or(refusal)?;
+            Some((denominator, is_progressive(bytes)?))
+        }
+        Err(refusal) => return Err(refusal),
+    };
     if format == PhotoFormat::WebP {
         check_webp_layout(bytes, width, height)?;
     }
@@ -204,6 +221,7 @@ pub fn inspect(bytes: &[u8], limits: IntakeLimits) -> Result<Inspected, IntakeEr
         decoded_bytes: decoder.total_bytes(),
         gif,
         rotated,
+        jpeg_scale,
         max_pixels: limits.max_pixels,
     })
 }
@@ -237,7 +255,13 @@ impl Inspected {
                 data,
             });
         }
-        let picture = decode_bounded(bytes, format, self.max_pixels)?;
+        let (picture, crop) = match self.jpeg_scale {
+            Some((denominator, _)) => (
+                self.decode_jpeg_scaled(bytes, denominator, crop)?,
+                crop.map(|c| c.scaled_down(denominator)),
+            ),
+            None => (decode_bounded(bytes, format, self.max_pixels)?, crop),
+        };
         let square = crop_to_square(picture, crop);
         let square = if square.width() > MAX_STORED_SIDE {
             resize_square(&square, MAX_STORED_SIDE)
@@ -259,6 +283,49 @@ impl Inspected {
     }
 }
 
+impl Inspected {
+    /// A JPEG above the pixel limit at 1/`denominator`, EXIF orientation applied.
+    fn decode_jpeg_scaled(
+        &self,
+        bytes: &[u8],
+        denominator: u32,
+        crop: Option<CropSquare>,
+    ) -> Result<DynamicImage, IntakeError> {
+        let orientation = guard_decoder(|| {
+            open_decoder(bytes, self.format, self.max_pixels)?
+                .orientation()
+                .map_err(describe_decode_error)
+        })
+        .unwrap_or(Orientation::NoTransforms);
+        let mut picture = decode_scaled(bytes, denominator, self.peak_bytes(crop))?;
+        picture.apply_orientation(orientation);
+        Ok(picture)
+    }
+
+    /// This shape as the picture a scaled JPEG decode yields.
+    fn scaled_shape(&self, denominator: u32) -> Inspected {
+        let (width, height) = scaled_size(self.width, self.height, denominator);
+        Inspected {
+            width,
+            height,
+            decoded_bytes: u64::from(width) * u64::from(height) * 3,
+            jpeg_scale: None,
+            ..*self
+        }
+    }
+}
+
+impl CropSquare {
+    /// The same square in a picture decoded at 1/`denominator`.
+    pub fn scaled_down(self, denominator: u32) -> CropSquare {
+        CropSquare {
+            x: self.x / denominator,
+            y: self.y / denominator,
+            size: (self.size / denominator).max(1),
+        }
+    }
+}
+
 /// Fixed room for decoder state, encoder buffers and the re-encoded output of a normal photo.
 const INTAKE_OVERHEAD_BYTES: u64 = 8 << 20;
 /// Bytes per pixel of the RGBA8 working copies intake may make.
@@ -271,8 +338,14 @@ const WORKING_BYTES_PER_PIXEL: u64 = 4;
 /// and a resized or encoder copy of them (RGBA, at most its charged pixels each).
 /// Measured by `tests/api/attack_images.rs` (`the_budget_charges_at_least_what_a_huge_decode_
 /// holds`): a 6320×6320 RGB PNG holds +173 MB while it is prepared and is charged 192 MB; a
-/// 6000×4000 JPEG holds +120 MB and is charged 188 MB.
+/// 6000×4000 JPEG holds +120 MB and is charged 188 MB; an 8160×6120 (50 MP) baseline JPEG,
+/// decoded at half size, holds +75 MB and is charged 220 MB.
 pub fn peak_intake_bytes(shape: &Inspected, crop: Option<CropSquare>) -> u64 {
+    if let Some((denominator, progressive)) = shape.jpeg_scale {
+        let crop = crop.map(|c| c.scaled_down(denominator));
+        return scaled_peak_bytes(shape.width, shape.height, denominator, progressive)
+            + peak_intake_bytes(&shape.scaled_shape(denominator), crop);
+    }
     let (width, height) = (u64::from(shape.width), u64::from(shape.height));
     let pixels = width * height;
     // Not measured for WebP: its YUV planes are charged at 2 bytes per pixel to be safe.
@@ -320,9 +393,27 @@ pub fn source_digest(bytes: &[u8]) -> String {
 }
 
 fn sniff_format(bytes: &[u8]) -> Result<PhotoFormat, IntakeError> {
+    if let Some(name) = iso_media_photo(bytes) {
+        return Err(IntakeError::UnsupportedFormat(name.to_string()));
+    }
     let guessed = image::guess_format(bytes).map_err(|_| IntakeError::NotAnImage)?;
     PhotoFormat::from_image_format(guessed)
         .ok_or_else(|| IntakeError::UnsupportedFormat(format!("{guessed:?}").to_uppercase()))
+}
+
+/// HEIC (an iPhone's own format) and AVIF photos, by the brand of their ISO media `ftyp`
+/// box, so their refusal names them rather than calling them "not an image".
+fn iso_media_photo(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.get(4..8) != Some(b"ftyp") {
+        return None;
+    }
+    match bytes.get(8..12)? {
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
+            Some("HEIC (save it as JPEG first)")
+        }
+        b"avif" | b"avis" => Some("AVIF"),
+        _ => None,
+    }
 }
 
 /// A decoder positioned after the header, under limits. The header is read without side
@@ -450,6 +541,16 @@ pub fn centre_square(width: u32, height: u32) -> CropSquare {
 mod tests {
     use super::*;
     use image::{ImageEncoder, Rgb, RgbImage};
+
+    #[test]
+    fn heic_photos_are_named_when_refused() {
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+        assert_eq!(
+            prepare_photo(heic, LIMITS).unwrap_err().to_string(),
+            "HEIC (save it as JPEG first) images are not accepted; use PNG, JPEG, GIF or WebP"
+        );
+        assert_eq!(iso_media_photo(b"\0\0\0\x18ftypisom"), None);
+    }
 
     const LIMITS: IntakeLimits = IntakeLimits {
         max_bytes: 10_000_000,

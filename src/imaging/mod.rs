@@ -2,6 +2,7 @@
 //!
 //! - [`intake`] turns untrusted uploaded bytes into a validated, square, re-encoded original.
 //! - [`render`] turns a stored original or a generated default into `size`×`size` bytes.
+//! - [`jpeg_scaled`] decodes a JPEG above the pixel limit at 1/2, 1/4 or 1/8 of its size.
 //! - [`budget`] is the memory every decode of untrusted bytes reserves before it runs.
 //!
 //! Nothing here touches the network, the database or the async executor: callers run these
@@ -11,6 +12,7 @@ pub mod animation;
 pub mod budget;
 pub mod gif_layout;
 pub mod intake;
+pub mod jpeg_scaled;
 pub mod render;
 pub mod webp_layout;
 

@@ -113,7 +113,7 @@ mod tests {
         let error = check_webp_layout(&webp(&[vp8x, lossy(14_584, 14_584)]), 16, 769);
         assert_eq!(
             error.unwrap_err().to_string(),
-            "the image could not be read: its image data declares 14584×14584 pixels, more \
+            "the image could not be read, it is not a valid image: its image data declares 14584×14584 pixels, more \
              than its 16×769 canvas"
         );
     }

@@ -112,6 +112,24 @@ pub async fn live_owner(
     .await)
 }
 
+/// The address a live token confirms, without using it: the confirm page names it.
+pub async fn live_address(
+    db: &Db,
+    token_hash: &str,
+    purpose: Purpose,
+) -> Result<Option<String>, sqlx::Error> {
+    let found: Option<Option<String>> = on_pool!(db, pool => sqlx::query_scalar(
+        "SELECT address FROM tokens WHERE token_hash = $1 AND purpose = $2
+           AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(token_hash)
+    .bind(purpose.name())
+    .bind(now())
+    .fetch_optional(pool)
+    .await)?;
+    Ok(found.flatten())
+}
+
 /// When the newest live token of `purpose` for the account was made (its mail sent), if any.
 pub async fn newest_live(
     db: &Db,

@@ -177,8 +177,12 @@ pub async fn signup(
     form: FormData,
 ) -> Result<HttpResponse, AppError> {
     visitor.check_csrf(form.get("csrf"))?;
-    let refuse = |message: String, status: StatusCode| {
-        let layout = Layout::new("Sign up", &visitor, &state).with_error(message);
+    let refuse_at = |field: Option<&'static str>, message: String, status: StatusCode| {
+        let layout = Layout::new("Sign up", &visitor, &state);
+        let layout = match field {
+            Some(field) => layout.with_field_error(field, message),
+            None => layout.with_error(message),
+        };
         render_page(
             &visitor,
             &SignupPage {
@@ -188,30 +192,22 @@ pub async fn signup(
             status,
         )
     };
+    let refuse = |message: String, status: StatusCode| refuse_at(None, message, status);
     if !state.config.registration_open {
         return refuse(
             "This server does not take new sign-ups.".into(),
             StatusCode::FORBIDDEN,
         );
     }
-    let email = match Identity::parse(form.get("email")) {
-        Ok(identity @ Identity::Email(_)) => identity,
-        Ok(Identity::OpenId(_)) => {
-            return refuse(
-                "Sign up with an email address.".into(),
-                StatusCode::BAD_REQUEST,
-            );
-        }
-        Err(error) => {
-            return refuse(
-                format!("That email address does not work: {error}."),
-                StatusCode::BAD_REQUEST,
-            );
-        }
-    };
+    if let Some(problem) = auth::email_problem(form.get("email")) {
+        return refuse_at(Some("email"), problem, StatusCode::BAD_REQUEST);
+    }
+    let email =
+        Identity::parse(form.get("email")).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let password = form.get("password");
     if let Err(message) = check_password_pair(password, form.get("password_again")) {
-        return refuse(message, StatusCode::BAD_REQUEST);
+        let field = auth::password_field_of(&message);
+        return refuse_at(Some(field), message, StatusCode::BAD_REQUEST);
     }
     let client = limit_key_of(&request, &state.config);
     or_refuse!(
@@ -325,10 +321,13 @@ pub async fn login(
         refuse
     );
     let Some(user) = user.filter(|_| matches) else {
-        return refuse(
-            "Wrong email address or password.".into(),
-            StatusCode::UNAUTHORIZED,
-        );
+        let layout = Layout::new("Log in", &visitor, &state)
+            .with_field_error("password", "Wrong email address or password.");
+        let page = LoginPage {
+            layout,
+            email: email.clone(),
+        };
+        return render_page(&visitor, &page, StatusCode::UNAUTHORIZED);
     };
     auth::forget_if_alone(&state.pool, LOGINS_PER_ACCOUNT, &email, attempt).await?;
     if let Some(old) = &visitor.session_hash {
@@ -517,7 +516,13 @@ pub async fn reset(
     }
     let password = form.get("password");
     if let Err(problem) = check_password_pair(password, form.get("password_again")) {
-        return refuse(problem, StatusCode::BAD_REQUEST);
+        let layout = Layout::new("Choose a new password", &visitor, &state)
+            .with_field_error(auth::password_field_of(&problem), problem);
+        let page = ResetPage {
+            layout,
+            token: token.clone(),
+        };
+        return render_page(&visitor, &page, StatusCode::BAD_REQUEST);
     }
     let hash = or_refuse!(state.passwords.hash(password.to_string()).await, refuse);
     // The link is used in the same transaction as the password is set: of two racing
@@ -556,16 +561,26 @@ pub async fn change_password(
         let layout = Layout::new("Change your password", &visitor, &state).with_error(problem);
         render_page(&visitor, &PasswordPage { layout }, status)
     };
+    let refuse_at = |field: &'static str, problem: String, status: StatusCode| {
+        let layout =
+            Layout::new("Change your password", &visitor, &state).with_field_error(field, problem);
+        render_page(&visitor, &PasswordPage { layout }, status)
+    };
     let password = form.get("password");
     if let Err(problem) = check_password_pair(password, form.get("password_again")) {
-        return refuse(problem, StatusCode::BAD_REQUEST);
+        return refuse_at(
+            auth::password_field_of(&problem),
+            problem,
+            StatusCode::BAD_REQUEST,
+        );
     }
     let matches = or_refuse!(
         reauthenticate(&state, user.user_id, form.get("current")).await,
         refuse
     );
     if !matches {
-        return refuse(
+        return refuse_at(
+            "current",
             "Your current password is not right.".into(),
             StatusCode::UNAUTHORIZED,
         );
@@ -624,10 +639,9 @@ pub async fn delete_account(
         refuse
     );
     if !matches {
-        return refuse(
-            "Your password is not right.".into(),
-            StatusCode::UNAUTHORIZED,
-        );
+        let layout = Layout::new("Delete your account", &visitor, &state)
+            .with_field_error("password", "Your password is not right.");
+        return render_page(&visitor, &DeletePage { layout }, StatusCode::UNAUTHORIZED);
     }
     users::delete(&state.pool, user.user_id).await?;
     let secure = state.config.base_url.starts_with("https://");

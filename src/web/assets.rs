@@ -1,4 +1,4 @@
-//! The stylesheet and the cropper script, compiled into the binary (one file to deploy) and
+//! The stylesheet, the scripts and the favicon, compiled into the binary (one file to deploy) and
 //! served with a content hash in their ETag and a day of caching.
 
 use actix_web::http::header;
@@ -11,7 +11,7 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 2] = [
+const ASSETS: [Asset; 4] = [
     Asset {
         name: "style.css",
         content_type: "text/css; charset=utf-8",
@@ -21,6 +21,16 @@ const ASSETS: [Asset; 2] = [
         name: "cropper.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../static/cropper.js"),
+    },
+    Asset {
+        name: "lookup.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/lookup.js"),
+    },
+    Asset {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_str!("../../static/favicon.svg"),
     },
 ];
 

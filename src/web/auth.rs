@@ -38,6 +38,30 @@ pub fn check_password_pair(password: &str, again: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What an email-only form (sign-up, adding an address) says about what was typed, if it is
+/// not an email address: never a word about OpenID, which such a form does not take.
+pub fn email_problem(typed: &str) -> Option<String> {
+    use crate::identity::{Identity, IdentityError};
+    match Identity::parse(typed) {
+        Ok(Identity::Email(_)) => None,
+        Ok(Identity::OpenId(_))
+        | Err(IdentityError::Unrecognised(_) | IdentityError::OpenIdWithoutHost) => {
+            Some("Enter an email address, like name@example.org.".into())
+        }
+        Err(IdentityError::Empty) => Some("Enter your email address.".into()),
+        Err(error) => Some(format!("That email address does not work: {error}.")),
+    }
+}
+
+/// Which password field a [`check_password_pair`] refusal belongs beside.
+pub fn password_field_of(problem: &str) -> &'static str {
+    if problem.contains("differ") {
+        "password_again"
+    } else {
+        "password"
+    }
+}
+
 /// The token of a mailed link from its path: 64 hex digits, or "no such link".
 pub fn link_token(path: actix_web::web::Path<String>) -> Result<String, crate::error::AppError> {
     let token = path.into_inner();
@@ -175,6 +199,19 @@ pub async fn forget_if_alone(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_forms_never_mention_openid() {
+        for typed in ["bob", "https://example.org/", "", "bob@", "a b@example.org"] {
+            let problem = email_problem(typed).unwrap();
+            assert!(!problem.contains("OpenID"), "{typed}: {problem}");
+        }
+        assert_eq!(email_problem("bob@example.org"), None);
+        assert_eq!(
+            password_field_of("The two passwords differ."),
+            "password_again"
+        );
+    }
 
     #[test]
     fn new_passwords_are_bounded() {

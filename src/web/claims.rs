@@ -39,6 +39,7 @@ const MAX_OPENID_PAGE_BYTES: usize = 256 * 1024;
 struct ConfirmPage {
     layout: Layout,
     token: String,
+    address: String,
 }
 
 /// Checks the account may claim `identity`, in words for the page.
@@ -118,7 +119,11 @@ pub async fn start_email_claim(
         .await
         .map_err(|e| e.to_string())?;
     mail_claim_link(state, user_id, identity).await?;
-    Ok(format!("We sent a confirmation link to {identity}."))
+    Ok(if state.config.smtp_url.is_empty() {
+        format!("This server sends no mail: the confirmation link for {identity} is in its log.")
+    } else {
+        format!("We sent a confirmation link to {identity}.")
+    })
 }
 
 /// Claims a new account's own address after sign-up (its mail budget is already taken).
@@ -211,12 +216,25 @@ pub async fn add_email(
     let client = crate::client::limit_key_of(&request, &state.config);
     let result = match Identity::parse(form.get("email")) {
         Ok(identity @ Identity::Email(_)) => {
-            start_email_claim(&state, user.user_id, &identity, &client).await
+            match start_email_claim(&state, user.user_id, &identity, &client).await {
+                Ok(notice) => {
+                    let domain = identity.domain().unwrap_or_default();
+                    Ok(
+                        match super::reach::warning_for_new_address(&state, domain).await {
+                            Some(warning) => format!("{notice} {warning}"),
+                            None => notice,
+                        },
+                    )
+                }
+                Err(error) => Err(error),
+            }
         }
         Ok(Identity::OpenId(_)) => Err("That is a URL: add it as an OpenID below.".into()),
         Err(error) => Err(format!("That email address does not work: {error}.")),
     };
-    super::profile::after_action(&state, result).await
+    // "Send the link again" beside a pending address shows its answer at the top.
+    let field = (form.get("resend").is_empty()).then_some("new-email");
+    super::profile::after_field_action(&state, field, result).await
 }
 
 pub async fn add_openid(
@@ -233,7 +251,7 @@ pub async fn add_openid(
         Ok(Identity::Email(_)) => Err("That is an email address: add it above.".into()),
         Err(error) => Err(format!("That OpenID does not work: {error}.")),
     };
-    super::profile::after_action(&state, result).await
+    super::profile::after_field_action(&state, Some("new-openid"), result).await
 }
 
 async fn start_openid_claim(
@@ -348,11 +366,31 @@ pub async fn confirm_form(
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let token = link_token(token)?;
+    let Some(address) =
+        tokens::live_address(&state.pool, &token_hash(&token), Purpose::ConfirmAddress).await?
+    else {
+        return dead_confirmation_link(&visitor, &state);
+    };
     let page = ConfirmPage {
         layout: Layout::new("Confirm your address", &visitor, &state),
         token,
+        address,
     };
     render_page(&visitor, &page, StatusCode::OK)
+}
+
+/// The page for a confirmation link that is unknown, used or expired.
+fn dead_confirmation_link(visitor: &Visitor, state: &AppState) -> Result<HttpResponse, AppError> {
+    message(
+        visitor,
+        state,
+        StatusCode::GONE,
+        "This link no longer works",
+        "Confirmation links work once, for 24 hours. Log in and press \"Send the link again\" \
+         beside the address on your avatars page, or add the address again."
+            .into(),
+        Some(("/account", "Your avatars")),
+    )
 }
 
 pub async fn confirm(
@@ -376,7 +414,7 @@ pub async fn confirm(
                 &state,
                 StatusCode::OK,
                 "Address confirmed",
-                format!("{identity} is confirmed. Choose the photo it shows on your avatars page."),
+                format!("{identity} is confirmed. Give it a photo on your avatars page."),
                 Some(("/account", "Your avatars")),
             )?;
             if logs_in {
@@ -387,15 +425,7 @@ pub async fn confirm(
             }
             Ok(response)
         }
-        None => message(
-            &visitor,
-            &state,
-            StatusCode::GONE,
-            "This link no longer works",
-            "Confirmation links work once, for 24 hours. Add the address again for a new one."
-                .into(),
-            Some(("/account", "Your avatars")),
-        ),
+        None => dead_confirmation_link(&visitor, &state),
     }
 }
 

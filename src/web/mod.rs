@@ -3,17 +3,23 @@
 //! - [`session`]: who is asking (session cookie, CSRF); [`auth`]: passwords, tokens, limits.
 //! - [`pages`]: layout, rendering with security headers, bounded form bodies.
 //! - [`account`], [`claims`], [`photos`], [`profile`]: the handlers, one file per area.
-//! - [`openid`]: `rel="me"` discovery; [`assets`]: CSS and JS compiled in.
+//! - [`openid`]: `rel="me"` discovery; [`assets`]: CSS, JS and the favicon compiled in.
+//! - [`error_pages`]: failed pages answered to browsers as styled pages.
+//! - [`reach`]: whether each address's photo reaches sites (its domain's SRV records).
+//! - [`ask_first`]: the confirm step before removing an address or deleting a photo.
+//! - [`recrop`]: cropping a stored photo again, without uploading it again.
 //! - [`tokens`]: the account's API tokens (`/account/tokens`).
 //! - [`data`]: the account's own export and photo imports (`/account/data`).
 
 pub mod account;
 pub mod api_docs;
+pub mod ask_first;
 pub mod assets;
 pub mod auth;
 pub mod check;
 pub mod claims;
 pub mod data;
+pub mod error_pages;
 pub mod gallery;
 pub mod home;
 pub mod openid;
@@ -21,6 +27,8 @@ pub mod pages;
 pub mod photos;
 pub mod profile;
 pub mod public_profile;
+pub mod reach;
+pub mod recrop;
 pub mod session;
 pub mod tokens;
 pub mod user_form;
@@ -51,13 +59,18 @@ crate::routes! {
     "/account/password" => { GET => account::password_form, POST => account::change_password },
     "/account/delete" => { GET => account::delete_form, POST => account::delete_account },
     "/account/addresses" => { POST => claims::add_email },
-    "/account/addresses/{id}/remove" => { POST => claims::remove_address },
+    "/account/addresses/{id}/remove" => {
+        GET => ask_first::remove_address_form,
+        POST => claims::remove_address,
+    },
     "/account/addresses/{id}/photo" => { POST => photos::assign_to_address },
     "/account/openids" => { POST => claims::add_openid },
     "/account/openids/verify" => { POST => claims::verify_openid },
     "/account/claims/cancel" => { POST => claims::cancel_claim },
     "/account/photos" => { POST => photos::upload },
-    "/account/photos/{id}/delete" => { POST => photos::delete },
+    "/account/photos/{id}/delete" => { GET => ask_first::delete_photo_form, POST => photos::delete },
+    "/account/photos/{id}/crop" => { GET => recrop::crop_form, POST => recrop::crop },
+    "/account/photos/{id}/original" => { GET => recrop::original },
     "/account/photos/{id}/assign" => { POST => photos::assign_to_addresses },
     "/account/photos/{id}/preview" => { GET => photos::preview },
 }

@@ -25,6 +25,10 @@ pub struct Layout {
     pub registration_open: bool,
     pub notice: Option<String>,
     pub error: Option<String>,
+    /// No `smtp_url`: pages that would mail say that links go to the server log instead.
+    pub mail_logged: bool,
+    /// Per form field (its `name`), the reason its value was refused, shown beside it.
+    pub field_errors: Vec<(&'static str, String)>,
 }
 
 impl Layout {
@@ -36,7 +40,37 @@ impl Layout {
             registration_open: state.config.registration_open,
             notice: None,
             error: None,
+            mail_logged: state.config.smtp_url.is_empty(),
+            field_errors: Vec::new(),
         }
+    }
+
+    /// The layout for a page rendered outside a handler (an error page): nobody logged in.
+    pub fn anonymous(title: &str, state: &AppState) -> Layout {
+        Layout {
+            title: title.to_string(),
+            user_email: None,
+            csrf: String::new(),
+            registration_open: state.config.registration_open,
+            notice: None,
+            error: None,
+            mail_logged: state.config.smtp_url.is_empty(),
+            field_errors: Vec::new(),
+        }
+    }
+
+    /// Shows `error` beside the field named `field` (and marks it `aria-invalid`).
+    pub fn with_field_error(mut self, field: &'static str, error: impl Into<String>) -> Layout {
+        self.field_errors.push((field, error.into()));
+        self
+    }
+
+    /// The reason the field named `field` was refused, if it was.
+    pub fn field_error(&self, field: &str) -> Option<&str> {
+        self.field_errors
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, error)| error.as_str())
     }
 
     pub fn with_error(mut self, error: impl Into<String>) -> Layout {
@@ -60,8 +94,18 @@ pub fn render_page(
     let html = page
         .render()
         .map_err(|e| AppError::Internal(format!("template: {e}")))?;
-    let response = HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")))
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    ));
+    security_headers(&mut builder);
+    Ok(visitor.finish(builder.body(html)))
+}
+
+/// The headers every HTML page carries (no caching, no sniffing, no framing, a strict CSP).
+pub fn security_headers(builder: &mut actix_web::HttpResponseBuilder) {
+    builder
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .insert_header((header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -72,9 +116,7 @@ pub fn render_page(
                 "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; \
                  frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
             ),
-        ))
-        .body(html);
-    Ok(visitor.finish(response))
+        ));
 }
 
 /// 303 to a page on this site (never to a client-supplied URL).

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use super::pages::FormData;
-use super::profile::after_action;
+use super::profile::{after_action, after_field_action};
 use super::session::Visitor;
 use crate::avatar::request::parse_size;
 use crate::error::AppError;
@@ -17,6 +17,9 @@ use crate::imaging::{CropSquare, IntakeError, prepare_within_budget};
 use crate::photo_store::offload;
 use crate::state::{AppState, intake_limits};
 use crate::store::{addresses, photos};
+
+/// The upload form's file field, where its refusals are shown.
+const PHOTO: Option<&str> = Some("photo-file");
 
 /// Most parts a photo form may have, and the largest non-file part.
 const MAX_PARTS: usize = 16;
@@ -87,7 +90,7 @@ pub async fn upload(
     let limits = intake_limits(&state.config);
     let form = match read_upload(multipart, limits.max_bytes).await {
         Ok(form) => form,
-        Err(Ok(message)) => return after_action(&state, Err(message)).await,
+        Err(Ok(message)) => return after_field_action(&state, PHOTO, Err(message)).await,
         Err(Err(error)) => return Err(error),
     };
     visitor.check_csrf(&form.csrf)?;
@@ -101,25 +104,34 @@ pub async fn upload(
         return after_action(&state, full()).await;
     }
     let Some(bytes) = form.photo.filter(|b| !b.is_empty()) else {
-        return after_action(&state, Err("Choose a photo to upload.".into())).await;
+        return after_field_action(&state, PHOTO, Err("Choose a photo to upload.".into())).await;
     };
     let crop = match form.crop {
         [Some(x), Some(y), Some(size)] if size > 0 => Some(CropSquare { x, y, size }),
         _ => None,
     };
     let result = match prepare_within_budget(&state.image_budget, bytes, limits, crop).await {
-        Ok(photo) => match photos::insert_owned(
-            &state.pool,
-            user.user_id,
-            // The bytes reach the bucket (if any) before the row that needs them exists.
-            &offload(state.photo_bucket.as_ref(), photo).await?,
-            max_photos,
-        )
-        .await?
-        {
-            Some(_) => Ok("The photo is uploaded. Choose the addresses that show it.".to_string()),
-            None => full(),
-        },
+        Ok(photo) => {
+            let side = photo.side;
+            match photos::insert_owned(
+                &state.pool,
+                user.user_id,
+                // The bytes reach the bucket (if any) before the row that needs them exists.
+                &offload(state.photo_bucket.as_ref(), photo).await?,
+                max_photos,
+            )
+            .await?
+            {
+                Some(photo_id) => {
+                    let notice = apply_first_photo(&state, user.user_id, photo_id).await?;
+                    Ok(match small_photo_warning(side) {
+                        Some(warning) => format!("{notice} {warning}"),
+                        None => notice,
+                    })
+                }
+                None => full(),
+            }
+        }
         Err(IntakeError::Busy { retry_after }) => {
             return Err(AppError::Overloaded {
                 reason: "The server is busy with other photos; try again in a few seconds.".into(),
@@ -128,7 +140,52 @@ pub async fn upload(
         }
         Err(error) => Err(format!("The photo was refused: {error}.")),
     };
-    after_action(&state, result).await
+    after_field_action(&state, PHOTO, result).await
+}
+
+/// Shows a new photo for every confirmed address of the account that shows none yet (so a
+/// first upload is live at once), and says where it shows.
+async fn apply_first_photo(
+    state: &AppState,
+    user_id: i64,
+    photo_id: i64,
+) -> Result<String, AppError> {
+    let mut applied = Vec::new();
+    for address in addresses::owned_by(&state.pool, user_id).await? {
+        if address.photo_id.is_none()
+            && addresses::assign_photo(&state.pool, user_id, address.id, Some(photo_id)).await?
+        {
+            applied.push(address.address);
+        }
+    }
+    Ok(upload_notice(&applied))
+}
+
+/// Below this side a photo is accepted with a warning: sites show avatars up to 128 px and
+/// more on sharp screens.
+const SMALL_SIDE: u32 = 128;
+
+/// The warning for a photo `side` pixels square, if it is small.
+pub fn small_photo_warning(side: u32) -> Option<String> {
+    (side < SMALL_SIDE).then(|| {
+        format!(
+            "It is only {side}×{side} pixels, so it looks blurry where sites show avatars \
+             large; a photo of at least {SMALL_SIDE}×{SMALL_SIDE} looks better."
+        )
+    })
+}
+
+/// What the page says after an upload that was shown for `applied`.
+pub fn upload_notice(applied: &[String]) -> String {
+    if applied.is_empty() {
+        "The photo is uploaded. Choose it for an address below to show it.".to_string()
+    } else {
+        format!(
+            "The photo is uploaded and live for {}. Sites show it as soon as their cache \
+             expires (a few minutes).",
+            applied.join(", ")
+        )
+    }
 }
 
 pub async fn delete(
@@ -232,4 +289,24 @@ pub async fn preview(
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(rendition.body.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_photos_are_accepted_with_a_warning() {
+        assert!(small_photo_warning(64).unwrap().contains("64×64"));
+        assert_eq!(small_photo_warning(128), None);
+    }
+
+    #[test]
+    fn the_upload_notice_says_where_the_photo_went_live() {
+        assert!(upload_notice(&[]).contains("Choose it for an address"));
+        let notice = upload_notice(&["a@example.org".into(), "b@example.org".into()]);
+        assert!(
+            notice.starts_with("The photo is uploaded and live for a@example.org, b@example.org.")
+        );
+    }
 }

@@ -181,9 +181,16 @@ fn the_budget_charges_at_least_what_a_huge_decode_holds() {
     });
     let jpeg = crate::helpers::encode(&gradient, image::ImageFormat::Jpeg);
     drop(gradient);
+    // A 50-megapixel phone photo, above the pixel limit: decoded at half size (jpeg_scaled).
+    let phone = image::RgbImage::from_fn(8160, 6120, |x, y| {
+        image::Rgb([(x / 32) as u8, (y / 24) as u8, ((x + y) / 56) as u8])
+    });
+    let phone_jpeg = crate::helpers::encode(&phone, image::ImageFormat::Jpeg);
+    drop(phone);
     for (name, bytes) in [
         ("declared.png", png_declaring(DECLARED_SIDE)),
         ("landscape.jpg", jpeg),
+        ("phone-50mp.jpg", phone_jpeg),
     ] {
         let (held, charged) = measure_decode(dir.path(), name, &bytes);
         println!("decode of {name}: +{held} kB measured, {charged} kB charged");

@@ -42,6 +42,11 @@ impl Chromium {
     /// A browser session, or `None` (after saying why) when Chromium is not installed and
     /// this is not CI.
     pub async fn launch() -> Option<Chromium> {
+        Chromium::launch_with(&[]).await
+    }
+
+    /// As [`Chromium::launch`], with more command-line flags (e.g. `--force-dark-mode`).
+    pub async fn launch_with(extra_flags: &[&str]) -> Option<Chromium> {
         let installed =
             std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
         if !installed {
@@ -62,6 +67,7 @@ impl Chromium {
         let profile = tempfile::tempdir().expect("profile dir");
         let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(extra_flags.iter().map(|flag| flag.to_string()));
         let capabilities = json!({
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
         });

@@ -198,10 +198,17 @@ fn add_refuses_bad_files_and_addresses_with_reasons() {
         "pic.png",
         b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0",
     );
+    let mut damaged = png(&solid_photo(64, RED));
+    damaged.truncate(60);
+    let damaged = temp_file(dir.path(), "damaged.png", &damaged);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["add", "a@example.org", "--photo", text.to_str().unwrap()],
             "not an image",
+        ),
+        (
+            vec!["add", "a@example.org", "--photo", damaged.to_str().unwrap()],
+            "not a valid image",
         ),
         (
             vec!["add", "a@example.org", "--photo", bmp.to_str().unwrap()],
@@ -280,7 +287,9 @@ fn import_reports_each_file_is_idempotent_and_fails_if_anything_was_skipped() {
         "{report}"
     );
     assert!(
-        report.contains("skipped   dave@example.org.png: the image could not be read"),
+        report.contains(
+            "skipped   dave@example.org.png: the image could not be read, it is not a valid image"
+        ),
         "{report}"
     );
     assert!(report.contains("skipped   no-at-sign.png"), "{report}");

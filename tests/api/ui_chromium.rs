@@ -1,5 +1,5 @@
 //! The web UI as a new user meets it, in headless Chromium: sign up, confirm from the mail,
-//! upload, crop with the keyboard, assign, and the avatar URL serves exactly the crop.
+//! upload, crop with the keyboard, and the avatar URL serves exactly the crop at once.
 
 use crate::browser::PASSWORD;
 use crate::chromium::Chromium;
@@ -9,7 +9,7 @@ use crate::smtp::link_in;
 const EMAIL: &str = "carol@example.org";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_user_signs_up_confirms_uploads_crops_and_assigns_in_chromium() {
+async fn a_new_user_signs_up_confirms_uploads_and_crops_and_the_photo_is_live_in_chromium() {
     let Some(browser) = Chromium::launch().await else {
         return;
     };
@@ -75,7 +75,7 @@ async fn a_new_user_signs_up_confirms_uploads_crops_and_assigns_in_chromium() {
             .eval("document.querySelectorAll('canvas.crop-preview').length")
             .await,
         4,
-        "previews at 32, 80, 128 and 512"
+        "previews at 32, 80 and 128 px, and round"
     );
 
     // With the keyboard only: shrink the square to half (each '-' is 1% of 200 px), then move
@@ -104,17 +104,11 @@ async fn a_new_user_signs_up_confirms_uploads_crops_and_assigns_in_chromium() {
     );
 
     browser.click("#upload-form button[type=submit]").await;
+    // The first photo is live at once for the address that had none: nothing to tick.
     browser
-        .wait_until("document.body.innerText.includes('The photo is uploaded')")
-        .await;
-
-    // Assign it to the address from the photo's card.
-    browser
-        .click("form[action$='/assign'] input[type=checkbox]")
-        .await;
-    browser.click("form[action$='/assign'] button").await;
-    browser
-        .wait_until("document.querySelector('.notice') && document.querySelector('.notice').textContent.startsWith('Saved')")
+        .wait_until(&format!(
+            "document.body.innerText.includes('The photo is uploaded and live for {EMAIL}')"
+        ))
         .await;
 
     // The avatar URL serves the cropped square: all blue, at the size asked.
@@ -127,7 +121,7 @@ async fn a_new_user_signs_up_confirms_uploads_crops_and_assigns_in_chromium() {
     );
     // And the profile page's own preview of the address shows it.
     browser
-        .wait_until("[...document.querySelectorAll('table.addresses img')].every(i => i.complete && i.naturalWidth === 80)")
+        .wait_until("[...document.querySelectorAll('article.address img.avatar')].every(i => i.complete && i.naturalWidth === 80)")
         .await;
 
     browser.quit().await;
