@@ -18,8 +18,9 @@ use super::auth::{
     token_hash,
 };
 use super::claims::{LinkMail, claim_account_address, mail_link, take_mail_budget};
-use super::pages::{FormData, Layout, render_page, see_other};
+use super::pages::{Layout, render_page, see_other};
 use super::session::{Visitor, end_session_cookie, start_session};
+use super::user_form::{CheckedForm, UserForm};
 use crate::client::limit_key_of;
 use crate::error::AppError;
 use crate::identity::Identity;
@@ -172,11 +173,9 @@ pub async fn signup_form(
 
 pub async fn signup(
     request: HttpRequest,
-    visitor: Visitor,
+    CheckedForm { visitor, form }: CheckedForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    visitor.check_csrf(form.get("csrf"))?;
     let refuse_at = |field: Option<&'static str>, message: String, status: StatusCode| {
         let layout = Layout::new("Sign up", &visitor, &state);
         let layout = match field {
@@ -274,11 +273,9 @@ pub async fn login_form(
 
 pub async fn login(
     request: HttpRequest,
-    visitor: Visitor,
+    CheckedForm { visitor, form }: CheckedForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    visitor.check_csrf(form.get("csrf"))?;
     let email = form
         .get("email")
         .trim()
@@ -342,11 +339,9 @@ pub async fn login(
 }
 
 pub async fn logout(
-    visitor: Visitor,
+    CheckedForm { visitor, .. }: CheckedForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    visitor.check_csrf(form.get("csrf"))?;
     if let Some(hash) = &visitor.session_hash {
         users::delete_session(&state.pool, hash).await?;
     }
@@ -373,11 +368,9 @@ pub async fn forgot_form(
 
 pub async fn forgot(
     request: HttpRequest,
-    visitor: Visitor,
+    CheckedForm { visitor, form }: CheckedForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    visitor.check_csrf(form.get("csrf"))?;
     let refuse = |message: String, status: StatusCode| {
         let layout = Layout::new("Reset your password", &visitor, &state).with_error(message);
         render_page(&visitor, &ForgotPage { layout }, status)
@@ -483,12 +476,10 @@ pub async fn reset_form(
 
 pub async fn reset(
     request: HttpRequest,
-    visitor: Visitor,
+    CheckedForm { visitor, form }: CheckedForm,
     state: web::Data<AppState>,
     token: web::Path<String>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    visitor.check_csrf(form.get("csrf"))?;
     let token = link_token(token)?;
     let refuse = |problem: String, status: StatusCode| {
         let layout = Layout::new("Choose a new password", &visitor, &state).with_error(problem);
@@ -551,12 +542,13 @@ pub async fn password_form(
 }
 
 pub async fn change_password(
-    visitor: Visitor,
+    UserForm {
+        visitor,
+        user,
+        form,
+    }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let refuse = |problem: String, status: StatusCode| {
         let layout = Layout::new("Change your password", &visitor, &state).with_error(problem);
         render_page(&visitor, &PasswordPage { layout }, status)
@@ -624,12 +616,13 @@ pub async fn delete_form(
 }
 
 pub async fn delete_account(
-    visitor: Visitor,
+    UserForm {
+        visitor,
+        user,
+        form,
+    }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let refuse = |problem: String, status: StatusCode| {
         let layout = Layout::new("Delete your account", &visitor, &state).with_error(problem);
         render_page(&visitor, &DeletePage { layout }, status)

@@ -19,8 +19,9 @@ use super::auth::{
     self, MAIL_COOL_DOWN_SECS, MAILS_PER_ACCOUNT, MAILS_PER_CLIENT, MAILS_PER_RECIPIENT,
     link_token, random_token, token_hash, wait_words,
 };
-use super::pages::{FormData, Layout, render_page};
+use super::pages::{Layout, render_page};
 use super::session::{Visitor, start_session};
+use super::user_form::{CheckedForm, UserForm};
 use crate::error::AppError;
 use crate::identity::Identity;
 use crate::mail::{Outgoing, check_recipient};
@@ -207,12 +208,9 @@ pub(super) async fn mail_link(
 
 pub async fn add_email(
     request: HttpRequest,
-    visitor: Visitor,
+    UserForm { user, form, .. }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let client = crate::client::limit_key_of(&request, &state.config);
     let result = match Identity::parse(form.get("email")) {
         Ok(identity @ Identity::Email(_)) => {
@@ -238,12 +236,9 @@ pub async fn add_email(
 }
 
 pub async fn add_openid(
-    visitor: Visitor,
+    UserForm { user, form, .. }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let result = match Identity::parse(form.get("openid")) {
         Ok(identity @ Identity::OpenId(_)) => {
             start_openid_claim(&state, user.user_id, &identity).await
@@ -291,12 +286,9 @@ pub fn proof_url(base_url: &str, proof: &str) -> String {
 /// cannot map other people's ports.
 pub async fn verify_openid(
     request: HttpRequest,
-    visitor: Visitor,
+    UserForm { user, form, .. }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let address = form.get("address");
     let result = match tokens::openid_proof(&state.pool, user.user_id, address).await? {
         None => Err("There is no pending claim for that OpenID; add it again.".to_string()),
@@ -344,12 +336,9 @@ async fn confirm_claim(
 }
 
 pub async fn cancel_claim(
-    visitor: Visitor,
+    UserForm { user, form, .. }: UserForm,
     state: web::Data<AppState>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let result = if tokens::cancel_claim(&state.pool, user.user_id, form.get("address")).await? {
         Ok("The claim is cancelled.".to_string())
     } else {
@@ -394,12 +383,10 @@ fn dead_confirmation_link(visitor: &Visitor, state: &AppState) -> Result<HttpRes
 }
 
 pub async fn confirm(
-    visitor: Visitor,
+    CheckedForm { visitor, .. }: CheckedForm,
     state: web::Data<AppState>,
     token: web::Path<String>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    visitor.check_csrf(form.get("csrf"))?;
     let token = link_token(token)?;
     match confirm_claim(&state, &token_hash(&token), Purpose::ConfirmAddress).await? {
         Some((user_id, identity)) => {
@@ -438,13 +425,10 @@ pub async fn proof_page(proof: web::Path<String>) -> Result<HttpResponse, AppErr
 }
 
 pub async fn remove_address(
-    visitor: Visitor,
+    UserForm { user, .. }: UserForm,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let result = if addresses::remove_owned(&state.pool, user.user_id, path.into_inner()).await? {
         Ok("The address is removed; it shows a default image now.".to_string())
     } else {

@@ -8,9 +8,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
-use super::pages::FormData;
 use super::profile::{after_action, after_field_action};
 use super::session::Visitor;
+use super::user_form::UserForm;
 use crate::avatar::request::parse_size;
 use crate::error::AppError;
 use crate::imaging::{CropSquare, IntakeError, prepare_within_budget};
@@ -189,13 +189,10 @@ pub fn upload_notice(applied: &[String]) -> String {
 }
 
 pub async fn delete(
-    visitor: Visitor,
+    UserForm { user, .. }: UserForm,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let result = if photos::delete_owned(&state.pool, user.user_id, path.into_inner()).await? {
         Ok("The photo is deleted.".to_string())
     } else {
@@ -206,13 +203,10 @@ pub async fn delete(
 
 /// Shows one photo for every checked address; addresses unchecked that showed it show none.
 pub async fn assign_to_addresses(
-    visitor: Visitor,
+    UserForm { user, form, .. }: UserForm,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let photo_id = path.into_inner();
     if photos::owned_ref(&state.pool, user.user_id, photo_id)
         .await?
@@ -245,13 +239,10 @@ pub async fn assign_to_addresses(
 
 /// Sets the photo of one address (or none).
 pub async fn assign_to_address(
-    visitor: Visitor,
+    UserForm { user, form, .. }: UserForm,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let photo = match form.get("photo") {
         "" => None,
         id => Some(

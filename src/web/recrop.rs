@@ -7,9 +7,10 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::pages::{FormData, Layout, render_page};
+use super::pages::{Layout, render_page};
 use super::profile::after_action;
 use super::session::Visitor;
+use super::user_form::UserForm;
 use crate::error::AppError;
 use crate::imaging::{CropSquare, IntakeError, prepare_within_budget};
 use crate::photo_store::{offload, original_bytes};
@@ -81,13 +82,10 @@ pub async fn original(
 }
 
 pub async fn crop(
-    visitor: Visitor,
+    UserForm { user, form, .. }: UserForm,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: FormData,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?;
-    visitor.check_csrf(form.get("csrf"))?;
     let old_id = path.into_inner();
     let number = |name: &str| form.get(name).trim().parse::<u32>().ok();
     let Some(crop) = (match (number("crop_x"), number("crop_y"), number("crop_size")) {
