@@ -58,7 +58,9 @@ enum Command {
     Serve,
     /// Give ADDRESS a photo: creates a confirmed address, or replaces its photo.
     Add {
-        /// An email address or an http(s) OpenID URL.
+        /// An email address, an http(s) OpenID URL, or a phone number: +<country><number>,
+        /// a WhatsApp chat id (DIGITS@c.us), or a national number read in
+        /// phone_default_region.
         address: String,
         /// The image file: PNG, JPEG, GIF or WebP.
         #[arg(long, value_name = "FILE")]
@@ -66,7 +68,7 @@ enum Command {
     },
     /// Remove ADDRESS and its photo (if no other address uses it).
     Remove {
-        /// An email address or an http(s) OpenID URL.
+        /// An email address, an http(s) OpenID URL or a phone number (as for `add`).
         address: String,
     },
     /// List every address with its photo.
@@ -320,7 +322,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         }
         Command::Remove { address } => {
-            if operator::remove(&pool, &address)
+            if operator::remove(&pool, &config, &address)
                 .await
                 .map_err(|e| e.to_string())?
             {

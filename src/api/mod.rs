@@ -3,6 +3,7 @@
 //!
 //! - [`gate`]: bearer tokens, anonymous access, rate limits (middleware on every API route);
 //! - [`lookup`]: `GET`/`POST /api/v1/lookup`, email → avatar across providers;
+//! - [`phone_lookup`]: the phone side of the lookup (`phone=`: local, gowa, greenapi);
 //! - [`providers`]: `GET /api/v1/providers`, what each provider returns and costs;
 //! - [`profiles`]: opted-in public profiles as Gravatar-style JSON, vCard and QR code;
 //! - [`openapi`]: `/api/openapi.json`, generated from the handlers and types here.
@@ -11,6 +12,7 @@ pub mod error;
 pub mod gate;
 pub mod lookup;
 pub mod openapi;
+pub mod phone_lookup;
 pub mod profiles;
 pub mod providers;
 

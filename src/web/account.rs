@@ -196,7 +196,8 @@ pub async fn signup(
     }
     let email = match Identity::parse(form.get("email")) {
         Ok(identity @ Identity::Email(_)) => identity,
-        Ok(Identity::OpenId(_)) => {
+        // `parse` yields no phones; a URL is not a login either.
+        Ok(Identity::OpenId(_) | Identity::Phone(_)) => {
             return refuse(
                 "Sign up with an email address.".into(),
                 StatusCode::BAD_REQUEST,

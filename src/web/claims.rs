@@ -214,6 +214,8 @@ pub async fn add_email(
             start_email_claim(&state, user.user_id, &identity, &client).await
         }
         Ok(Identity::OpenId(_)) => Err("That is a URL: add it as an OpenID below.".into()),
+        // `parse` yields no phones: nobody can confirm one on these pages.
+        Ok(Identity::Phone(_)) => Err("Phone numbers cannot be added here.".into()),
         Err(error) => Err(format!("That email address does not work: {error}.")),
     };
     super::profile::after_action(&state, result).await
@@ -231,6 +233,7 @@ pub async fn add_openid(
             start_openid_claim(&state, user.user_id, &identity).await
         }
         Ok(Identity::Email(_)) => Err("That is an email address: add it above.".into()),
+        Ok(Identity::Phone(_)) => Err("Phone numbers cannot be added here.".into()),
         Err(error) => Err(format!("That OpenID does not work: {error}.")),
     };
     super::profile::after_action(&state, result).await
