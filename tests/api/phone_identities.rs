@@ -131,6 +131,47 @@ async fn green_api_pictures_are_kept_and_its_reasons_are_errors_and_timeouts() {
     }
 }
 
+/// Green API gives no picture id: the bytes' SHA-256 tells an unchanged picture, which is
+/// fetched (its URL is new each time) but not stored again.
+#[tokio::test]
+async fn an_unchanged_green_api_picture_is_told_by_its_bytes_and_not_stored_again() {
+    let fake = start_greenapi(INSTANCE, TOKEN);
+    fake.set_picture(
+        "15551234567@c.us",
+        Some(Picture {
+            id: 0,
+            colour: GREEN,
+        }),
+    );
+    let ttl = Duration::from_millis(200);
+    let app = spawn_app_with(|c| {
+        use_greenapi(c, &fake, TOKEN);
+        c.gateways.positive_ttl = ttl;
+    })
+    .await;
+    let stored_at = || {
+        count(
+            &app.operator,
+            "SELECT updated_at * 1000000 + photo_id FROM addresses WHERE address = '+15551234567'",
+        )
+    };
+    assert_eq!(lookup(&app, "phone=%2B15551234567").await.0, 200);
+    let first = stored_at().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(lookup(&app, "phone=%2B15551234567").await.0, 200);
+    assert_eq!((fake.calls(), fake.picture_fetches()), (2, 2));
+    assert_eq!(
+        stored_at().await,
+        first,
+        "same bytes: the row is not written again"
+    );
+    let kept = count(
+        &app.operator,
+        "SELECT COUNT(*) FROM addresses WHERE photo_source = 'greenapi'",
+    );
+    assert_eq!(kept.await, 1);
+}
+
 #[tokio::test]
 async fn green_api_checks_its_token_and_group_chats_go_to_the_gateways_only() {
     let wrong = start_greenapi(INSTANCE, "someothertoken");
