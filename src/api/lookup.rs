@@ -252,7 +252,8 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Tried {
     pub provider: Provider,
-    /// `found`, `not_found`, `no_server`, `disabled`, `timeout` or `error`.
+    /// `found`, `not_found`, `no_server`, `disabled`, `busy` (a gateway asked too often
+    /// already), `timeout` or `error`.
     pub outcome: String,
     /// Time spent, in milliseconds (0 when answered from memory).
     pub ms: u64,

@@ -313,6 +313,32 @@ async fn calls_to_one_gateway_keep_the_minimum_interval_and_the_concurrency_limi
     );
 }
 
+#[tokio::test]
+async fn a_lookup_whose_turn_is_too_far_off_is_answered_busy_at_once() {
+    let fake = start_gowa(USER, PASSWORD, Some(DEVICE));
+    let app = gowa_app(&fake, |c| {
+        c.gateways.min_interval = Duration::from_secs(30);
+        c.gateways.timeout = Duration::from_secs(1);
+    })
+    .await;
+    let (status, _) = lookup(&app, "phone=%2B15550000001&providers=gowa").await;
+    assert_eq!(status, 404);
+    let started = Instant::now();
+    let (status, body) = lookup(&app, "phone=%2B15550000002&providers=gowa").await;
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(outcomes(&body), [pair("gowa", "busy")]);
+    assert_eq!(
+        fake.calls(),
+        1,
+        "the gateway was not asked faster than allowed"
+    );
+}
+
 /// The colour at the centre of the avatar `/avatar/HASH` serves.
 async fn centre_colour(app: &TestApp, hash: &str) -> image::Rgba<u8> {
     let image = decode(app.get(&format!("/avatar/{hash}?s=16")).await).await;
