@@ -324,7 +324,17 @@ async fn gateway_credentials_stay_out_of_the_log_metrics_errors_and_config() {
     }
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(metrics.status(), 200);
-    bodies.push_str(&metrics.text().await.unwrap());
+    let metrics = metrics.text().await.unwrap();
+    for series in [
+        "cameo_whatsapp_gateway_calls_total{gateway=\"gowa\"} 2",
+        "cameo_whatsapp_gateway_calls_total{gateway=\"greenapi\"} 2",
+    ] {
+        assert!(
+            metrics.contains(series),
+            "{series} missing from:\n{metrics}"
+        );
+    }
+    bodies.push_str(&metrics);
     let config = run_cameo(dir.path(), &["config"], &env);
     assert!(config.status.success(), "{}", stderr(&config));
     let printed = stdout(&config);
