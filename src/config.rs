@@ -152,6 +152,39 @@ pub struct Config {
     /// Outbound probes per hour for one client: `/tools/check`, OpenID "Check now" and API
     /// lookups that reach other servers share this budget (no port scanning through Cameo).
     pub outbound_probe_limit: u32,
+    /// Where phone numbers written without `+` are read (`None`: such numbers are refused).
+    pub phone_default_region: Option<phonenumber::country::Id>,
+    /// The WhatsApp gateways of phone lookups and how hard they may be asked.
+    pub gateways: GatewaySettings,
+}
+
+/// The WhatsApp gateways (seeds 003 GoWA and 004 Green API). An empty URL switches one off.
+/// The password and the token are secrets: printed as "(set)", never logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewaySettings {
+    /// GoWA's base URL (`GET {url}/user/avatar`), without a trailing slash.
+    pub gowa_url: String,
+    /// GoWA's Basic-auth user and password (empty user: no `Authorization` header).
+    pub gowa_username: String,
+    pub gowa_password: crate::secrets::Secret,
+    /// Sent as `X-Device-Id` when not empty (GoWA with several devices).
+    pub gowa_device_id: String,
+    /// Ask GoWA for the lower-resolution preview (`is_preview=true`).
+    pub gowa_preview: bool,
+    /// Green API's base URL (`POST {url}/waInstance{id}/getAvatar/{token}`).
+    pub greenapi_url: String,
+    pub greenapi_instance_id: String,
+    pub greenapi_token: crate::secrets::Secret,
+    /// Total time for one gateway call, and for fetching the image it names.
+    pub timeout: std::time::Duration,
+    /// How long a found avatar is believed before the gateway is asked again.
+    pub positive_ttl: std::time::Duration,
+    /// How long "no avatar" is believed.
+    pub negative_ttl: std::time::Duration,
+    /// Calls one gateway may have in flight at once.
+    pub concurrency: usize,
+    /// The shortest gap between the starts of two calls to one gateway.
+    pub min_interval: std::time::Duration,
 }
 
 impl Config {
@@ -350,6 +383,9 @@ impl Config {
             outbound_probe_limit: layers
                 .parse("outbound_probe_limit", |v| parse_int_in(v, 1, 1_000_000))?
                 as u32,
+            phone_default_region: layers
+                .parse("phone_default_region", crate::phone::parse_region)?,
+            gateways: gateway_settings(layers)?,
         })
     }
 
@@ -501,9 +537,42 @@ impl Config {
                 "outbound_probe_limit",
                 self.outbound_probe_limit.to_string(),
             ),
+            (
+                "phone_default_region",
+                quoted(
+                    self.phone_default_region
+                        .as_ref()
+                        .map_or("", |r| r.as_ref()),
+                ),
+            ),
+        ];
+        let gateways = &self.gateways;
+        let millis = |d: std::time::Duration| d.as_millis().to_string();
+        let seconds = |d: std::time::Duration| d.as_secs().to_string();
+        let gateway_entries = [
+            ("gowa_url", quoted(&redact_url_password(&gateways.gowa_url))),
+            ("gowa_username", quoted(&gateways.gowa_username)),
+            ("gowa_password", quoted(gateways.gowa_password.shown())),
+            ("gowa_device_id", quoted(&gateways.gowa_device_id)),
+            ("gowa_preview", gateways.gowa_preview.to_string()),
+            (
+                "greenapi_url",
+                quoted(&redact_url_password(&gateways.greenapi_url)),
+            ),
+            (
+                "greenapi_instance_id",
+                quoted(&gateways.greenapi_instance_id),
+            ),
+            ("greenapi_token", quoted(gateways.greenapi_token.shown())),
+            ("gateway_timeout_ms", millis(gateways.timeout)),
+            ("gateway_positive_ttl_s", seconds(gateways.positive_ttl)),
+            ("gateway_negative_ttl_s", seconds(gateways.negative_ttl)),
+            ("gateway_concurrency", gateways.concurrency.to_string()),
+            ("gateway_min_interval_ms", millis(gateways.min_interval)),
         ];
         entries
             .iter()
+            .chain(&gateway_entries)
             .map(|(key, value)| format!("{key} = {value}\n"))
             .collect()
     }
@@ -758,7 +827,160 @@ const KEYS: &[Key] = &[
         allowed: "an integer from 1 to 1000000",
         default: "30",
     },
+    Key {
+        name: "phone_default_region",
+        allowed: "empty or a two-letter region code such as US or DE",
+        default: "",
+    },
+    Key {
+        name: "gowa_url",
+        allowed: "empty (off) or an absolute http:// or https:// URL",
+        default: "",
+    },
+    Key {
+        name: "gowa_username",
+        allowed: "printable ASCII without spaces or ':', at most 200 characters",
+        default: "",
+    },
+    Key {
+        name: "gowa_password",
+        allowed: "printable ASCII without spaces, at most 200 characters (never printed)",
+        default: "",
+    },
+    Key {
+        name: "gowa_device_id",
+        allowed: "printable ASCII without spaces, at most 200 characters",
+        default: "",
+    },
+    Key {
+        name: "gowa_preview",
+        allowed: "true or false",
+        default: "false",
+    },
+    Key {
+        name: "greenapi_url",
+        allowed: "empty (off) or an absolute http:// or https:// URL",
+        default: "",
+    },
+    Key {
+        name: "greenapi_instance_id",
+        allowed: "the instance's digits, at most 20",
+        default: "",
+    },
+    Key {
+        name: "greenapi_token",
+        allowed: "the instance's API token: letters and digits, at most 200 (never printed)",
+        default: "",
+    },
+    Key {
+        name: "gateway_timeout_ms",
+        allowed: "milliseconds, 100 to 30000",
+        default: "10000",
+    },
+    Key {
+        name: "gateway_positive_ttl_s",
+        allowed: "seconds, 60 to 604800",
+        default: "21600",
+    },
+    Key {
+        name: "gateway_negative_ttl_s",
+        allowed: "seconds, 0 to 86400",
+        default: "900",
+    },
+    Key {
+        name: "gateway_concurrency",
+        allowed: "an integer from 1 to 64",
+        default: "2",
+    },
+    Key {
+        name: "gateway_min_interval_ms",
+        allowed: "milliseconds, 0 to 60000",
+        default: "1000",
+    },
 ];
+
+/// Keys whose values are never echoed, not even in an error about a bad value.
+const SECRET_KEYS: [&str; 5] = [
+    "gowa_password",
+    "greenapi_token",
+    "metrics_token",
+    "purge_token",
+    "s3_secret_access_key",
+];
+
+/// The gateway keys, with the rules that tie them together.
+fn gateway_settings(layers: &Layers) -> Result<GatewaySettings, ConfigError> {
+    use std::time::Duration;
+    let optional_url = |v: &str| {
+        if v.is_empty() {
+            Ok(String::new())
+        } else {
+            parse_base_url(v)
+        }
+    };
+    let word = |v: &str| {
+        if v.len() <= 200 && v.chars().all(|c| c.is_ascii_graphic()) {
+            Ok(v.to_string())
+        } else {
+            Err("printable ASCII without spaces, at most 200 characters".to_string())
+        }
+    };
+    let settings = GatewaySettings {
+        gowa_url: layers.parse("gowa_url", optional_url)?,
+        gowa_username: layers.parse("gowa_username", |v| {
+            word(v).and_then(|v| {
+                if v.contains(':') {
+                    Err("Basic auth user names cannot hold ':'".into())
+                } else {
+                    Ok(v)
+                }
+            })
+        })?,
+        gowa_password: layers
+            .parse("gowa_password", word)
+            .map(crate::secrets::Secret::new)?,
+        gowa_device_id: layers.parse("gowa_device_id", word)?,
+        gowa_preview: layers.parse("gowa_preview", parse_bool)?,
+        greenapi_url: layers.parse("greenapi_url", optional_url)?,
+        greenapi_instance_id: layers.parse("greenapi_instance_id", |v| {
+            if v.len() <= 20 && v.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(v.to_string())
+            } else {
+                Err(String::new())
+            }
+        })?,
+        greenapi_token: layers
+            .parse("greenapi_token", |v| {
+                if v.len() <= 200 && v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    Ok(v.to_string())
+                } else {
+                    Err(String::new())
+                }
+            })
+            .map(crate::secrets::Secret::new)?,
+        timeout: Duration::from_millis(
+            layers.parse("gateway_timeout_ms", |v| parse_int_in(v, 100, 30_000))?,
+        ),
+        positive_ttl: Duration::from_secs(
+            layers.parse("gateway_positive_ttl_s", |v| parse_int_in(v, 60, 604_800))?,
+        ),
+        negative_ttl: Duration::from_secs(
+            layers.parse("gateway_negative_ttl_s", |v| parse_int_in(v, 0, 86_400))?,
+        ),
+        concurrency: layers.parse("gateway_concurrency", |v| parse_int_in(v, 1, 64))? as usize,
+        min_interval: Duration::from_millis(
+            layers.parse("gateway_min_interval_ms", |v| parse_int_in(v, 0, 60_000))?,
+        ),
+    };
+    if !settings.greenapi_url.is_empty()
+        && (settings.greenapi_instance_id.is_empty() || settings.greenapi_token.is_empty())
+    {
+        return Err(ConfigError(
+            "greenapi_url needs greenapi_instance_id and greenapi_token".into(),
+        ));
+    }
+    Ok(settings)
+}
 
 fn env_name(key: &str) -> String {
     format!("CAMEO_{}", key.to_ascii_uppercase())
@@ -898,8 +1120,13 @@ impl Layers {
                 ),
                 Origin::Default => format!("default of `{name}`"),
             };
-            // URLs may carry a password (smtp_url, database_url): never echo it.
-            let shown: String = redact_url_password(&text).chars().take(60).collect();
+            // URLs may carry a password (smtp_url, database_url): never echo it; secrets
+            // are not echoed at all.
+            let shown: String = if SECRET_KEYS.contains(&name) {
+                "(hidden)".into()
+            } else {
+                redact_url_password(&text).chars().take(60).collect()
+            };
             let detail = if detail.is_empty() {
                 String::new()
             } else {
@@ -1120,6 +1347,44 @@ mod tests {
         assert_eq!(config.render_cache_bytes, 64 << 20);
         assert_eq!(config.max_upload_bytes, 10_000_000);
         assert_eq!(config.base_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn gateway_secrets_are_never_printed_nor_echoed_in_errors() {
+        let layers = layers_with(
+            "gowa_url = \"http://127.0.0.1:3000/\"\ngowa_password = \"hunter2pass\"",
+            &[
+                ("greenapi_token", "tok3nvalue"),
+                ("greenapi_url", "http://127.0.0.1:9"),
+            ],
+            &[
+                ("greenapi_instance_id", "1101000001"),
+                ("phone_default_region", "de"),
+            ],
+        );
+        let config = Config::from_layers(&layers).unwrap();
+        assert_eq!(config.gateways.gowa_url, "http://127.0.0.1:3000");
+        assert_eq!(config.gateways.gowa_password.expose(), "hunter2pass");
+        assert_eq!(config.phone_default_region.unwrap().as_ref(), "DE");
+        let printed = config.to_toml();
+        assert!(printed.contains("gowa_password = \"(set)\""), "{printed}");
+        assert!(printed.contains("greenapi_token = \"(set)\""), "{printed}");
+        assert!(
+            printed.contains("phone_default_region = \"DE\""),
+            "{printed}"
+        );
+        let debugged = format!("{config:?}");
+        for secret in ["hunter2pass", "tok3nvalue"] {
+            assert!(!printed.contains(secret) && !debugged.contains(secret));
+        }
+        let bad = layers_with("", &[("greenapi_token", "has space!")], &[]);
+        let error = Config::from_layers(&bad).unwrap_err().to_string();
+        assert!(
+            error.contains("(hidden)") && !error.contains("space"),
+            "{error}"
+        );
+        let incomplete = layers_with("", &[("greenapi_url", "http://127.0.0.1:9")], &[]);
+        assert!(Config::from_layers(&incomplete).is_err());
     }
 
     #[test]

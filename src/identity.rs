@@ -1,7 +1,8 @@
 //! Identities and their digests: the "Identity and hashes" rules of PROTOCOL.md.
 //!
-//! An avatar is addressed by the MD5 or SHA-256 of a normalised email address, or by the
-//! SHA-256 of a normalised OpenID URL. This module owns the normalisation rules, the
+//! An avatar is addressed by the MD5 or SHA-256 of a normalised email address, by the
+//! SHA-256 of a normalised OpenID URL, or by the SHA-256 of a phone number in E.164
+//! (normalised in [`crate::phone`]). This module owns the normalisation rules, the
 //! [`Digest`] type that the hot path parses from a URL, and the list of digests under which a
 //! confirmed address must be findable.
 
@@ -83,11 +84,12 @@ pub enum DigestError {
     NotHex,
 }
 
-/// What an address is: an email or an OpenID URL, already normalised.
+/// What an address is: an email, an OpenID URL or a phone number (E.164), already normalised.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Identity {
     Email(String),
     OpenId(String),
+    Phone(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +106,8 @@ pub enum IdentityError {
     EmailWithBadCharacters,
     #[error("the OpenID URL has no host")]
     OpenIdWithoutHost,
+    #[error("{0}")]
+    Phone(#[from] crate::phone::PhoneError),
 }
 
 impl Identity {
@@ -132,10 +136,24 @@ impl Identity {
         Ok(identity)
     }
 
+    /// Like [`Identity::parse`], and also phone numbers and WhatsApp person chat ids (what
+    /// the operator CLI and imports take; the web pages take no phones, which nobody can
+    /// confirm there). A number without `+` is read in `default_region`.
+    pub fn parse_with_phones(
+        input: &str,
+        default_region: Option<phonenumber::country::Id>,
+    ) -> Result<Identity, IdentityError> {
+        if crate::phone::looks_like_phone(input) {
+            let e164 = crate::phone::normalise_phone(input, default_region)?;
+            return Ok(Identity::Phone(e164));
+        }
+        Identity::parse(input)
+    }
+
     /// The normalised text that is hashed.
     pub fn as_str(&self) -> &str {
         match self {
-            Identity::Email(text) | Identity::OpenId(text) => text,
+            Identity::Email(text) | Identity::OpenId(text) | Identity::Phone(text) => text,
         }
     }
 
@@ -143,6 +161,7 @@ impl Identity {
         match self {
             Identity::Email(_) => "email",
             Identity::OpenId(_) => "openid",
+            Identity::Phone(_) => "phone",
         }
     }
 
@@ -151,6 +170,7 @@ impl Identity {
         match self {
             Identity::Email(address) => address.rsplit_once('@').map(|(_, domain)| domain),
             Identity::OpenId(url) => openid_host(url),
+            Identity::Phone(_) => None,
         }
     }
 
@@ -158,9 +178,11 @@ impl Identity {
     ///
     /// Emails: MD5 and SHA-256. OpenIDs: SHA-256 of the URL and of its common variants
     /// (http/https, with and without a trailing slash), as ivatar stores them, so a client
-    /// that writes the URL slightly differently still finds the photo.
+    /// that writes the URL slightly differently still finds the photo. Phones: SHA-256 of
+    /// the E.164 text.
     pub fn digests(&self) -> Vec<Digest> {
         match self {
+            Identity::Phone(e164) => vec![Digest::sha256_of(e164)],
             Identity::Email(address) => {
                 vec![Digest::md5_of(address), Digest::sha256_of(address)]
             }
@@ -327,6 +349,27 @@ mod tests {
         ] {
             assert!(digests.contains(&Digest::sha256_of(variant)), "{variant}");
         }
+    }
+
+    #[test]
+    fn phones_are_identities_hashed_as_e164_only_where_phones_are_taken() {
+        let phone = Identity::parse_with_phones("15551234567@s.whatsapp.net", None).unwrap();
+        assert_eq!(phone, Identity::Phone("+15551234567".into()));
+        assert_eq!(phone.kind(), "phone");
+        assert_eq!(phone.domain(), None);
+        assert_eq!(phone.digests(), vec![Digest::sha256_of("+15551234567")]);
+        // The stored form reads back to itself; emails and OpenIDs are unchanged.
+        assert_eq!(Identity::parse_with_phones(phone.as_str(), None), Ok(phone));
+        assert_eq!(
+            Identity::parse_with_phones("Bob@Example.org", None),
+            Identity::parse("bob@example.org")
+        );
+        // The web's parser takes no phones.
+        assert!(Identity::parse("+15551234567").is_err());
+        assert!(matches!(
+            Identity::parse_with_phones("555 123 4567", None),
+            Err(IdentityError::Phone(_))
+        ));
     }
 
     #[test]

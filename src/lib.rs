@@ -5,6 +5,7 @@
 //! - [`config`]: one validated `Config` from defaults < cameo.toml < `CAMEO_*` < flags.
 //! - [`client`]: the client's address and scheme behind trusted reverse proxies.
 //! - [`identity`]: email/OpenID normalisation and the MD5/SHA-256 [`identity::Digest`].
+//! - [`phone`]: phone numbers to E.164 and WhatsApp chat ids (phone identities).
 //! - [`avatar`]: the hot path, `GET /avatar/HASH` (parse → lookup → render cache → response).
 //! - [`imaging`]: pure image work: intake of untrusted uploads, resizing and encoding.
 //! - [`defaults`]: generated images for misses (every `d=` style, drawn in code).
@@ -20,6 +21,8 @@
 //! - [`mail`]: confirmation and reset mails over SMTP, or to the log.
 //! - [`gravatar`]: the fallback for misses: proxy, redirect or off.
 //! - [`federation`]: SRV discovery of other avatar servers and the domain check.
+//! - [`gateways`]: WhatsApp gateways (GoWA, Green API) as paced, cached avatar providers
+//!   for phone lookups, keeping copies of the pictures they name.
 //! - [`api`]: the JSON lookup and profile API, its tokens and rate limits.
 //! - [`error`]: the one error type and its HTTP mapping.
 //! - [`observe`]: request ids, the access log, `/healthz` and `/readyz`.
@@ -40,6 +43,7 @@ pub mod config;
 pub mod defaults;
 pub mod error;
 pub mod federation;
+pub mod gateways;
 pub mod gravatar;
 pub mod identity;
 pub mod imaging;
@@ -49,6 +53,7 @@ pub mod observe;
 pub mod operator;
 pub mod outbound;
 pub mod passwords;
+pub mod phone;
 pub mod photo_import;
 pub mod photo_store;
 pub mod purge;

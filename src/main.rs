@@ -141,7 +141,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         }
         Command::Remove { address } => {
-            if operator::remove(&pool, &address)
+            if operator::remove(&pool, &config, &address)
                 .await
                 .map_err(|e| e.to_string())?
             {

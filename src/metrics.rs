@@ -305,6 +305,7 @@ pub async fn scrape(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
     state.metrics.write(&mut out);
     write_render(&mut out, &state).await;
     write_fallback(&mut out, state.gravatar.metrics());
+    write_gateways(&mut out, &state.gateways);
     write_lookup(&mut out, &state.lookup);
     if let Some(purger) = &state.purger {
         write_purge(&mut out, purger);
@@ -417,6 +418,26 @@ fn write_fallback(out: &mut Exposition, fallback: &FallbackMetrics) {
             &[("outcome", outcome)],
             counter.get() as f64,
         );
+    }
+}
+
+/// Calls made to each configured WhatsApp gateway's API (remembered answers not counted),
+/// so an operator sees how hard a gateway is asked. Credentials and numbers never appear.
+fn write_gateways(out: &mut Exposition, gateways: &crate::gateways::Gateways) {
+    use crate::gateways::GatewayKind;
+    out.family(
+        "cameo_whatsapp_gateway_calls_total",
+        "Calls made to a WhatsApp gateway's API (remembered answers not counted).",
+        Kind::Counter,
+    );
+    for kind in [GatewayKind::Gowa, GatewayKind::GreenApi] {
+        if gateways.is_enabled(kind) {
+            out.sample(
+                "cameo_whatsapp_gateway_calls_total",
+                &[("gateway", kind.name())],
+                gateways.calls(kind) as f64,
+            );
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! What the operator CLI does: `add`, `remove`, `list`, `import`; in [`tokens`],
+//! What the operator CLI does: `add`, `remove` (emails, OpenIDs and phone numbers), `list`,
+//! `import`; in [`tokens`],
 //! `token create|list|revoke`; in [`backup`], `backup` and `restore`; in [`export`] (with
 //! [`ivatar_xml`] for libravatar.org's files), `export` and `import-export`.
 //!
@@ -89,7 +90,7 @@ pub async fn add(
     address: &str,
     photo_path: &Path,
 ) -> Result<SetPhotoOutcome, OperatorError> {
-    let identity = Identity::parse(address)?;
+    let identity = Identity::parse_with_phones(address, config.phone_default_region)?;
     let limits = intake_limits(config);
     let bytes = read_bounded(photo_path, limits)?;
     let intake = Intake {
@@ -136,8 +137,9 @@ async fn set_photo_from_bytes(
     Ok(addresses::set_confirmed_photo(pool, identity, &photo).await?)
 }
 
-pub async fn remove(pool: &Db, address: &str) -> Result<bool, OperatorError> {
-    let identity = Identity::parse(address)?;
+/// Removes `address` (an email, OpenID or phone number) and its photo if nothing else uses it.
+pub async fn remove(pool: &Db, config: &Config, address: &str) -> Result<bool, OperatorError> {
+    let identity = Identity::parse_with_phones(address, config.phone_default_region)?;
     Ok(addresses::remove(pool, &identity).await?)
 }
 
@@ -245,7 +247,7 @@ pub fn address_from_file_name(file_name: &str) -> Result<Identity, OperatorError
     }
     match Identity::parse(stem)? {
         identity @ Identity::Email(_) => Ok(identity),
-        Identity::OpenId(_) => Err(OperatorError::Name(
+        Identity::OpenId(_) | Identity::Phone(_) => Err(OperatorError::Name(
             "file names hold email addresses only".into(),
         )),
     }

@@ -11,6 +11,9 @@
 //!   page cannot bounce a fetch to a private one). `allow_private_probe` lifts the address
 //!   rule for tests.
 //!
+//! [`credentialed_client`] with [`send_capped`] talks to operator-configured APIs that
+//! take credentials (the WhatsApp gateways), with no redirects.
+//!
 //! Who may make Cameo probe other servers, and how often, is [`probe_budget`].
 //!
 //! Both have a connect timeout and a total timeout, and every body is read with a size cap,
@@ -132,7 +135,31 @@ async fn fetch(
     url: reqwest::Url,
     max_bytes: usize,
 ) -> Result<Fetched, OutboundError> {
-    let mut response = client.get(url).send().await.map_err(describe)?;
+    send_capped(client.get(url), max_bytes).await
+}
+
+/// A client for APIs the operator configured with credentials (the WhatsApp gateways):
+/// the same timeouts as [`Outbound`]'s, and no redirects, so a credential in a URL or a
+/// header is never sent on to another place (nor logged by the client as it redirects).
+pub fn credentialed_client(total_timeout: Duration) -> Result<reqwest::Client, String> {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(CONNECT_TIMEOUT.min(total_timeout))
+        .timeout(total_timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// Sends a prepared request (built on one of this module's clients) and reads at most
+/// `max_bytes` of its body. Errors never carry the URL.
+pub async fn send_capped(
+    request: reqwest::RequestBuilder,
+    max_bytes: usize,
+) -> Result<Fetched, OutboundError> {
+    let mut response = request.send().await.map_err(describe)?;
     if response
         .content_length()
         .is_some_and(|length| length > max_bytes as u64)
@@ -160,6 +187,8 @@ async fn fetch(
 }
 
 fn describe(error: reqwest::Error) -> OutboundError {
+    // URLs may hold credentials (Green API's token is a path segment): never in the text.
+    let error = error.without_url();
     if error.is_timeout() {
         return OutboundError::Timeout;
     }

@@ -43,6 +43,37 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A configured credential. Its `Debug` says only whether it is set, so printing a
+/// configuration (or a struct holding one) cannot leak it; [`Secret::expose`] is the one way
+/// to the text, used where it is sent.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: String) -> Secret {
+        Secret(text)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// What `cameo config` prints: `(set)` or nothing.
+    pub fn shown(&self) -> &'static str {
+        if self.0.is_empty() { "" } else { "(set)" }
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({:?})", self.shown())
+    }
+}
+
 /// Compares without an early exit, so timing does not reveal how much of a token matched.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()

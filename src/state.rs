@@ -11,6 +11,7 @@ use crate::avatar::request::RequestRules;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::federation::Federation;
+use crate::gateways::Gateways;
 use crate::gravatar::Gravatar;
 use crate::imaging::budget::ADMISSION_WAIT;
 use crate::imaging::{ImageBudget, IntakeLimits};
@@ -47,6 +48,8 @@ pub struct AppState {
     pub image_budget: ImageBudget,
     /// Where originals' bytes go when `photo_store` names a bucket.
     pub photo_bucket: Option<PhotoBucket>,
+    /// The WhatsApp gateways of phone lookups.
+    pub gateways: Gateways,
 }
 
 impl AppState {
@@ -73,6 +76,13 @@ impl AppState {
                 PasswordQueue::new(running, waiting)
             },
             gravatar: Gravatar::new(&config, outbound.clone(), image_budget.clone()),
+            gateways: Gateways::new(
+                &config,
+                pool.clone(),
+                image_budget.clone(),
+                photo_bucket.clone(),
+            )
+            .map_err(AppError::Internal)?,
             image_budget,
             api_lookups: LookupCache::new(),
             metrics: Metrics::new(),

@@ -58,8 +58,8 @@ fn check_parsed_request(request: &AvatarRequest) {
     }
 }
 
-/// A normalised identity parses again to itself (the stored form is a fixed point, so its
-/// digests never drift), it has digests, and a parsed digest prints back as the lowercase hex
+/// A normalised identity (email, OpenID, or phone as the CLI reads it) parses again to itself
+/// (the stored form is a fixed point, so its digests never drift), it has digests, and a parsed digest prints back as the lowercase hex
 /// it came from.
 pub fn check_identity(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -73,6 +73,13 @@ pub fn check_identity(data: &[u8]) {
         if let Some(domain) = identity.domain() {
             assert!(!domain.is_empty());
         }
+    }
+    // Phones (what the CLI takes): the E.164 form reads back to itself, with no region.
+    let region = cameo::phone::parse_region("US").ok().flatten();
+    if let Ok(phone @ Identity::Phone(_)) = Identity::parse_with_phones(text, region) {
+        let again = Identity::parse_with_phones(phone.as_str(), None);
+        assert_eq!(again.as_ref(), Ok(&phone), "E.164 is a fixed point");
+        assert_eq!(phone.digests().len(), 1);
     }
     if let Ok(digest) = Digest::parse_hex(text) {
         assert_eq!(digest.to_hex(), text.to_ascii_lowercase());

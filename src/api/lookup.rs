@@ -1,6 +1,8 @@
-//! `GET`/`POST /api/v1/lookup`: an email address → its avatar URL, name and source, trying
-//! providers in order and stopping at the first match (the waterfall of
-//! `../shared/seeds/000_…`, with real HTTP statuses instead of 200-for-everything).
+//! `GET`/`POST /api/v1/lookup`: an email address (or a phone number, `phone=`) → its avatar
+//! URL, name and source, trying providers in order and stopping at the first match (the
+//! waterfall of `../shared/seeds/000_…`, with real HTTP statuses instead of
+//! 200-for-everything). Phone numbers and WhatsApp chats go to `local`, `gowa` and
+//! `greenapi` instead ([`super::phone_lookup`]).
 //!
 //! - `local`: this server's confirmed addresses (never unconfirmed ones, so a lookup cannot
 //!   tell whether an unconfirmed address exists);
@@ -24,11 +26,13 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, error_body};
 use super::gate::{Quota, rate_limited, spend_quota};
+use super::phone_lookup;
 use crate::config::GravatarMode;
 use crate::error::AppError;
 use crate::gravatar::UpstreamAnswer;
 use crate::identity::{Digest, Identity};
 use crate::imaging::PhotoFormat;
+use crate::phone::ChatId;
 use crate::state::AppState;
 
 /// Longest query string or JSON body accepted.
@@ -45,16 +49,29 @@ pub enum Provider {
     Local,
     Libravatar,
     Gravatar,
+    Gowa,
+    Greenapi,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::Local, Provider::Libravatar, Provider::Gravatar];
+    pub const ALL: [Provider; 5] = [
+        Provider::Local,
+        Provider::Libravatar,
+        Provider::Gravatar,
+        Provider::Gowa,
+        Provider::Greenapi,
+    ];
+    /// The default order of an email lookup.
+    pub const FOR_EMAIL: [Provider; 3] =
+        [Provider::Local, Provider::Libravatar, Provider::Gravatar];
 
     pub fn name(self) -> &'static str {
         match self {
             Provider::Local => "local",
             Provider::Libravatar => "libravatar",
             Provider::Gravatar => "gravatar",
+            Provider::Gowa => "gowa",
+            Provider::Greenapi => "greenapi",
         }
     }
 
@@ -63,21 +80,35 @@ impl Provider {
     }
 }
 
+/// What is looked up.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// Trimmed and lowercased.
+    Email(String),
+    /// A phone number (E.164) or a WhatsApp group.
+    Chat(ChatId),
+}
+
 /// A validated lookup.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LookupRequest {
-    /// Trimmed and lowercased.
-    pub email: String,
+    pub subject: Subject,
     pub providers: Vec<Provider>,
     pub allow_default: bool,
 }
 
-/// The JSON body of `POST /api/v1/lookup`.
+/// The JSON body of `POST /api/v1/lookup`: `email` or `phone`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupBody {
     /// The email address to look up.
-    pub email: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Or a phone number: `+15551234567`, a WhatsApp chat id (`15551234567@c.us`,
+    /// `…@s.whatsapp.net`, a group's `…@g.us`), or a national number read in the server's
+    /// `phone_default_region`. Default providers then: `local,gowa,greenapi`.
+    #[serde(default)]
+    pub phone: Option<String>,
     /// Providers in the order to try: `"local,gravatar"` or `["local", "gravatar"]`.
     /// Default: `local,libravatar,gravatar`.
     #[serde(default)]
@@ -96,62 +127,86 @@ pub enum ProviderList {
     Names(Vec<String>),
 }
 
-/// Validates an email, a provider list and the `allow_default` flag.
+/// What a lookup names, as given: an email or a phone (exactly one).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Named<'a> {
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    /// Where national phone numbers are read (`phone_default_region`).
+    pub region: Option<phonenumber::country::Id>,
+}
+
+/// Validates an email or a phone, a provider list and the `allow_default` flag.
 pub fn parse_lookup(
-    email: Option<&str>,
+    named: Named<'_>,
     providers: Option<&[&str]>,
     allow_default: Option<bool>,
 ) -> Result<LookupRequest, AppError> {
+    let subject = match (named.email, named.phone) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::Invalid(
+                "invalid_parameter",
+                "give email or phone, not both".into(),
+            ));
+        }
+        (None, Some(phone)) => Subject::Chat(phone_lookup::parse_chat(phone, named.region)?),
+        (email, None) => Subject::Email(parse_email(email)?),
+    };
+    let providers = match providers {
+        None => phone_lookup::default_providers(&subject),
+        Some(names) => parse_providers(names)?,
+    };
+    phone_lookup::check_providers(&subject, &providers)?;
+    Ok(LookupRequest {
+        subject,
+        providers,
+        allow_default: allow_default.unwrap_or(false),
+    })
+}
+
+fn parse_email(email: Option<&str>) -> Result<String, AppError> {
     let email = email.map(str::trim).unwrap_or_default();
     if email.is_empty() {
         return Err(AppError::Invalid(
             "invalid_email",
-            "the email parameter is required".into(),
+            "the email (or phone) parameter is required".into(),
         ));
     }
-    let email = match Identity::parse(email) {
+    match Identity::parse(email) {
         // RFC 5321's limit on a forward path.
-        Ok(Identity::Email(email)) if email.len() <= MAX_EMAIL_LEN => email,
-        _ => {
+        Ok(Identity::Email(email)) if email.len() <= MAX_EMAIL_LEN => Ok(email),
+        _ => Err(AppError::Invalid(
+            "invalid_email",
+            "the email parameter is not a valid email address".into(),
+        )),
+    }
+}
+
+fn parse_providers(names: &[&str]) -> Result<Vec<Provider>, AppError> {
+    let mut chosen = Vec::new();
+    for name in names.iter().map(|n| n.trim().to_ascii_lowercase()) {
+        let provider = Provider::from_name(&name).ok_or_else(|| {
+            AppError::Invalid(
+                "invalid_providers",
+                "providers are local, libravatar, gravatar, gowa and greenapi, comma-separated"
+                    .into(),
+            )
+        })?;
+        if chosen.contains(&provider) {
             return Err(AppError::Invalid(
-                "invalid_email",
-                "the email parameter is not a valid email address".into(),
+                "invalid_providers",
+                format!("provider {name} is listed twice"),
             ));
         }
-    };
-    let providers = match providers {
-        None => Provider::ALL.to_vec(),
-        Some(names) => {
-            let mut chosen = Vec::new();
-            for name in names.iter().map(|n| n.trim().to_ascii_lowercase()) {
-                let provider = Provider::from_name(&name).ok_or_else(|| {
-                    AppError::Invalid(
-                        "invalid_providers",
-                        "providers are local, libravatar and gravatar, comma-separated".into(),
-                    )
-                })?;
-                if chosen.contains(&provider) {
-                    return Err(AppError::Invalid(
-                        "invalid_providers",
-                        format!("provider {name} is listed twice"),
-                    ));
-                }
-                chosen.push(provider);
-            }
-            if chosen.is_empty() {
-                return Err(AppError::Invalid(
-                    "invalid_providers",
-                    "name at least one provider".into(),
-                ));
-            }
-            chosen
-        }
-    };
-    Ok(LookupRequest {
-        email,
-        providers,
-        allow_default: allow_default.unwrap_or(false),
-    })
+        chosen.push(provider);
+    }
+    if chosen.is_empty() {
+        return Err(AppError::Invalid(
+            "invalid_providers",
+            "name at least one provider".into(),
+        ));
+    }
+    Ok(chosen)
 }
 
 /// `true`/`false`, `1`/`0`, `yes`/`no`.
@@ -197,7 +252,8 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Tried {
     pub provider: Provider,
-    /// `found`, `not_found`, `no_server`, `disabled`, `timeout` or `error`.
+    /// `found`, `not_found`, `no_server`, `disabled`, `busy` (a gateway asked too often
+    /// already), `timeout` or `error`.
     pub outcome: String,
     /// Time spent, in milliseconds (0 when answered from memory).
     pub ms: u64,
@@ -206,6 +262,13 @@ pub struct Tried {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct EmailHash {
     pub md5: String,
+    pub sha256: String,
+}
+
+/// The digest a phone number's (or WhatsApp group's) avatar is served under.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PhoneHash {
+    /// SHA-256 of the E.164 number (of `ID@g.us` for a group): `/avatar/HASH`.
     pub sha256: String,
 }
 
@@ -221,7 +284,12 @@ pub struct Source {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct LookupAnswer {
     pub success: bool,
-    pub email_hash: EmailHash,
+    /// For an email lookup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_hash: Option<EmailHash>,
+    /// For a phone lookup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_hash: Option<PhoneHash>,
     /// A URL that serves the avatar.
     pub image: String,
     /// The person's name, when a provider knows it.
@@ -231,6 +299,37 @@ pub struct LookupAnswer {
     pub is_default: bool,
     pub source: Source,
     pub tried: Vec<Tried>,
+}
+
+impl LookupAnswer {
+    /// An answer for `subject` with everything but the image decided by the caller.
+    fn for_subject(subject: &Subject, image: String, source: Source, tried: Vec<Tried>) -> Self {
+        let (email_hash, phone_hash) = match subject {
+            Subject::Email(email) => (
+                Some(EmailHash {
+                    md5: Digest::md5_of(email).to_hex(),
+                    sha256: Digest::sha256_of(email).to_hex(),
+                }),
+                None,
+            ),
+            Subject::Chat(chat) => (
+                None,
+                Some(PhoneHash {
+                    sha256: chat.digest().to_hex(),
+                }),
+            ),
+        };
+        LookupAnswer {
+            success: true,
+            email_hash,
+            phone_hash,
+            image,
+            name: None,
+            is_default: false,
+            source,
+            tried,
+        }
+    }
 }
 
 /// The waterfall's result: an answer, or why there is none.
@@ -273,8 +372,9 @@ impl LookupCache {
     path = "/api/v1/lookup",
     tag = "lookup",
     params(
-        ("email" = String, Query, description = "The email address to look up"),
-        ("providers" = Option<String>, Query, description = "Comma-separated providers in order: local, libravatar, gravatar (default: all three in that order)"),
+        ("email" = Option<String>, Query, description = "The email address to look up (or give phone)"),
+        ("phone" = Option<String>, Query, description = "A phone number (+15551234567, or national in the server's default region) or a WhatsApp chat id (15551234567@c.us, …@s.whatsapp.net, a group's …@g.us)"),
+        ("providers" = Option<String>, Query, description = "Comma-separated providers in order: local, libravatar, gravatar for an email (the default); local, gowa, greenapi for a phone (the default; groups: gowa, greenapi)"),
         ("allow_default" = Option<bool>, Query, description = "On a miss, answer with a generated default image instead of 404"),
     ),
     responses(
@@ -298,17 +398,23 @@ pub async fn lookup_get(
             AppError::Invalid("invalid_parameter", "the query string is too long".into()).into(),
         );
     }
-    let (mut email, mut providers, mut allow_default) = (None, None, None);
+    let (mut email, mut phone, mut providers, mut allow_default) = (None, None, None, None);
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
             "email" => email = Some(value.into_owned()),
+            "phone" => phone = Some(value.into_owned()),
             "providers" | "provider" => providers = Some(value.into_owned()),
             "allow_default" => allow_default = Some(parse_flag(&value)?),
             _ => {}
         }
     }
     let names: Option<Vec<&str>> = providers.as_deref().map(|p| p.split(',').collect());
-    let lookup = parse_lookup(email.as_deref(), names.as_deref(), allow_default)?;
+    let named = Named {
+        email: email.as_deref(),
+        phone: phone.as_deref(),
+        region: state.config.phone_default_region,
+    };
+    let lookup = parse_lookup(named, names.as_deref(), allow_default)?;
     answer(&request, &state, lookup).await
 }
 
@@ -344,7 +450,12 @@ pub async fn lookup_post(
         Some(ProviderList::Text(text)) => Some(text.split(',').collect()),
         Some(ProviderList::Names(names)) => Some(names.iter().map(String::as_str).collect()),
     };
-    let lookup = parse_lookup(Some(&body.email), names.as_deref(), body.allow_default)?;
+    let named = Named {
+        email: body.email.as_deref(),
+        phone: body.phone.as_deref(),
+        region: state.config.phone_default_region,
+    };
+    let lookup = parse_lookup(named, names.as_deref(), body.allow_default)?;
     answer(&request, &state, lookup).await
 }
 
@@ -361,7 +472,7 @@ async fn answer(
     state: &AppState,
     lookup: LookupRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let sha256 = Digest::sha256_of(&lookup.email);
+    let sha256 = lookup.subject.avatar_digest();
     let address_quota = match spend_quota(
         &state.pool,
         &format!("address:{sha256}"),
@@ -376,7 +487,14 @@ async fn answer(
             return Ok(response);
         }
     };
-    let result = match state.api_lookups.answers.get(&lookup).await {
+    // Phone lookups are remembered by the gateways themselves, each for its own times.
+    let cacheable = matches!(lookup.subject, Subject::Email(_));
+    let remembered = if cacheable {
+        state.api_lookups.answers.get(&lookup).await
+    } else {
+        None
+    };
+    let result = match remembered {
         Some(result) => result,
         None => {
             let client_key = crate::client::limit_key_of(request, &state.config);
@@ -384,7 +502,7 @@ async fn answer(
                 Ok(result) => Arc::new(result),
                 Err(throttled) => return Ok(throttled_response(throttled)),
             };
-            if !matches!(*result, LookupResult::Failure { .. }) {
+            if cacheable && !matches!(*result, LookupResult::Failure { .. }) {
                 state
                     .api_lookups
                     .answers
@@ -450,12 +568,7 @@ async fn run_waterfall(
     lookup: &LookupRequest,
     client_key: &str,
 ) -> Result<LookupResult, AppError> {
-    let md5 = Digest::md5_of(&lookup.email);
-    let sha256 = Digest::sha256_of(&lookup.email);
-    let email_hash = EmailHash {
-        md5: md5.to_hex(),
-        sha256: sha256.to_hex(),
-    };
+    let sha256 = lookup.subject.avatar_digest();
     let mut tried = Vec::new();
     let mut probe_spent = false;
     for &provider in &lookup.providers {
@@ -465,10 +578,9 @@ async fn run_waterfall(
             probe_spent = true;
         }
         let started = Instant::now();
-        let outcome = match provider {
-            Provider::Local => ask_local(state, &sha256).await,
-            Provider::Libravatar => ask_libravatar(state, &lookup.email, &md5).await,
-            Provider::Gravatar => ask_gravatar(state, &md5).await,
+        let outcome = match &lookup.subject {
+            Subject::Email(email) => ask_for_email(state, provider, email).await,
+            Subject::Chat(chat) => phone_lookup::ask(state, provider, chat).await,
         };
         tried.push(Tried {
             provider,
@@ -481,18 +593,12 @@ async fn run_waterfall(
             source_url,
         } = outcome
         {
-            return Ok(LookupResult::Answer(LookupAnswer {
-                success: true,
-                email_hash,
-                image,
-                name,
-                is_default: false,
-                source: Source {
-                    name: provider.name().to_string(),
-                    url: source_url,
-                },
-                tried,
-            }));
+            let source = Source {
+                name: provider.name().to_string(),
+                url: source_url,
+            };
+            let answer = LookupAnswer::for_subject(&lookup.subject, image, source, tried);
+            return Ok(LookupResult::Answer(LookupAnswer { name, ..answer }));
         }
     }
     let clean_miss = tried
@@ -500,17 +606,15 @@ async fn run_waterfall(
         .any(|t| t.outcome == "not_found" || t.outcome == "no_server" || t.outcome == "disabled");
     if lookup.allow_default {
         let base = &state.config.base_url;
+        let image = format!("{base}/avatar/{sha256}?d={}", state.config.default_style);
+        let source = Source {
+            name: "default".into(),
+            url: base.clone(),
+        };
+        let answer = LookupAnswer::for_subject(&lookup.subject, image, source, tried);
         return Ok(LookupResult::Answer(LookupAnswer {
-            success: true,
-            image: format!("{base}/avatar/{sha256}?d={}", state.config.default_style),
-            email_hash,
-            name: None,
             is_default: true,
-            source: Source {
-                name: "default".into(),
-                url: base.clone(),
-            },
-            tried,
+            ..answer
         }));
     }
     if clean_miss {
@@ -527,6 +631,30 @@ fn reaches_the_network(state: &AppState, provider: Provider) -> bool {
         Provider::Local => false,
         Provider::Libravatar => true,
         Provider::Gravatar => state.gravatar.mode() != GravatarMode::Off,
+        Provider::Gowa | Provider::Greenapi => state
+            .gateways
+            .is_enabled(phone_lookup::gateway_of(provider)),
+    }
+}
+
+impl Subject {
+    /// The SHA-256 digest its avatar is served under.
+    pub fn avatar_digest(&self) -> Digest {
+        match self {
+            Subject::Email(email) => Digest::sha256_of(email),
+            Subject::Chat(chat) => chat.digest(),
+        }
+    }
+}
+
+/// One email provider's answer (phone-only providers never get here: `check_providers`).
+async fn ask_for_email(state: &AppState, provider: Provider, email: &str) -> Outcome {
+    let md5 = Digest::md5_of(email);
+    match provider {
+        Provider::Local => ask_local(state, &Digest::sha256_of(email)).await,
+        Provider::Libravatar => ask_libravatar(state, email, &md5).await,
+        Provider::Gravatar => ask_gravatar(state, &md5).await,
+        Provider::Gowa | Provider::Greenapi => Outcome::Unavailable("disabled"),
     }
 }
 
@@ -619,11 +747,18 @@ async fn ask_gravatar(state: &AppState, md5: &Digest) -> Outcome {
 mod tests {
     use super::*;
 
+    fn email(text: &str) -> Named<'_> {
+        Named {
+            email: Some(text),
+            ..Named::default()
+        }
+    }
+
     #[test]
     fn emails_are_normalised_and_bad_ones_refused_with_invalid_email() {
-        let lookup = parse_lookup(Some("  Alice@Example.ORG "), None, None).unwrap();
-        assert_eq!(lookup.email, "alice@example.org");
-        assert_eq!(lookup.providers, Provider::ALL.to_vec());
+        let lookup = parse_lookup(email("  Alice@Example.ORG "), None, None).unwrap();
+        assert_eq!(lookup.subject, Subject::Email("alice@example.org".into()));
+        assert_eq!(lookup.providers, Provider::FOR_EMAIL.to_vec());
         assert!(!lookup.allow_default);
         for bad in [
             None,
@@ -631,12 +766,16 @@ mod tests {
             Some("no-at-sign"),
             Some("https://example.org/openid"),
         ] {
-            let error = parse_lookup(bad, None, None).unwrap_err();
+            let named = Named {
+                email: bad,
+                ..Named::default()
+            };
+            let error = parse_lookup(named, None, None).unwrap_err();
             assert_eq!(error.code(), "invalid_email", "{bad:?}");
         }
         let long = format!("{}@example.org", "a".repeat(400));
         assert_eq!(
-            parse_lookup(Some(&long), None, None).unwrap_err().code(),
+            parse_lookup(email(&long), None, None).unwrap_err().code(),
             "invalid_email"
         );
     }
@@ -644,7 +783,7 @@ mod tests {
     #[test]
     fn providers_keep_their_order_and_unknown_or_repeated_ones_are_refused() {
         let lookup = parse_lookup(
-            Some("a@example.org"),
+            email("a@example.org"),
             Some(&["gravatar", " Local "]),
             Some(true),
         )
@@ -653,7 +792,7 @@ mod tests {
         assert!(lookup.allow_default);
         for bad in [&["facebook"][..], &["local", "local"], &[], &[""]] {
             assert_eq!(
-                parse_lookup(Some("a@example.org"), Some(bad), None)
+                parse_lookup(email("a@example.org"), Some(bad), None)
                     .unwrap_err()
                     .code(),
                 "invalid_providers",

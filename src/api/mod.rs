@@ -3,6 +3,7 @@
 //!
 //! - [`gate`]: bearer tokens, anonymous access, rate limits (middleware on every API route);
 //! - [`lookup`]: `GET`/`POST /api/v1/lookup`, email → avatar across providers;
+//! - [`phone_lookup`]: the phone side of the lookup (`phone=`: local, gowa, greenapi);
 //! - [`providers`]: `GET /api/v1/providers`, what each provider returns and costs;
 //! - [`profiles`]: opted-in public profiles as Gravatar-style JSON, XML, PHP, vCard and QR
 //!   code ([`profile_formats`] writes XML and PHP);
@@ -12,6 +13,7 @@ pub mod error;
 pub mod gate;
 pub mod lookup;
 pub mod openapi;
+pub mod phone_lookup;
 pub mod profile_formats;
 pub mod profiles;
 pub mod providers;

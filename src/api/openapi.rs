@@ -6,15 +6,19 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::lookup::{EmailHash, ErrorBody, LookupAnswer, LookupBody, Provider, Source, Tried};
-use super::providers::{ProviderInfo, ProviderList};
+use super::lookup::{
+    EmailHash, ErrorBody, LookupAnswer, LookupBody, PhoneHash, Provider, Source, Tried,
+};
+use super::providers::{Pacing, ProviderInfo, ProviderList};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Cameo lookup and profile API",
         description = "Email address to avatar, name and source across this server, Libravatar \
-                       federation and Gravatar; opted-in public profiles. Errors are \
+                       federation and Gravatar; phone number to WhatsApp avatar through the \
+                       configured gateways (GoWA, Green API), kept and served here; opted-in \
+                       public profiles. Errors are \
                        {\"error\", \"code\"} with real HTTP statuses; every response carries \
                        X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset."
     ),
@@ -33,12 +37,14 @@ use super::providers::{ProviderInfo, ProviderList};
         LookupAnswer,
         LookupBody,
         EmailHash,
+        PhoneHash,
         Source,
         Tried,
         Provider,
         ErrorBody,
         ProviderInfo,
-        ProviderList
+        ProviderList,
+        Pacing
     )),
     modifiers(&BearerAuth),
     tags(

@@ -12,7 +12,9 @@ pub enum Command {
     Serve,
     /// Give ADDRESS a photo: creates a confirmed address, or replaces its photo.
     Add {
-        /// An email address or an http(s) OpenID URL.
+        /// An email address, an http(s) OpenID URL, or a phone number: +<country><number>,
+        /// a WhatsApp chat id (DIGITS@c.us), or a national number read in
+        /// phone_default_region.
         address: String,
         /// The image file: PNG, JPEG, GIF or WebP.
         #[arg(long, value_name = "FILE")]
@@ -20,7 +22,7 @@ pub enum Command {
     },
     /// Remove ADDRESS and its photo (if no other address uses it).
     Remove {
-        /// An email address or an http(s) OpenID URL.
+        /// An email address, an http(s) OpenID URL or a phone number (as for `add`).
         address: String,
     },
     /// List every address with its photo.

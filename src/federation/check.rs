@@ -214,7 +214,8 @@ fn avatar_urls(base_url: &str, identity: Option<&Identity>) -> Vec<AvatarUrl> {
     let digests: Vec<Digest> = match identity {
         Some(identity @ Identity::Email(_)) => identity.digests(),
         Some(identity @ Identity::OpenId(_)) => identity.digests().into_iter().take(1).collect(),
-        None => Vec::new(),
+        // Phones have no domain to check; `parse` never yields one here.
+        Some(Identity::Phone(_)) | None => Vec::new(),
     };
     digests
         .iter()

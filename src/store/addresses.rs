@@ -1,4 +1,4 @@
-//! Addresses (emails and OpenIDs), their digests, and the operator's writes to them.
+//! Addresses (emails, OpenIDs and phones), their digests, and the operator's writes to them.
 
 use super::photos::delete_unreferenced;
 use super::{Db, Tx, now};
@@ -74,7 +74,8 @@ pub async fn set_confirmed_photo(
         Some((_, Some(current), Some(_))) if current == photo_id => SetPhotoOutcome::Unchanged,
         Some((address_id, _, confirmed_at)) => {
             on_tx!(tx, conn => sqlx::query(
-                "UPDATE addresses SET photo_id = $1, confirmed_at = $2, updated_at = $3
+                "UPDATE addresses SET photo_id = $1, confirmed_at = $2, updated_at = $3,
+                        photo_source = NULL, photo_source_id = NULL
                  WHERE id = $4",
             )
             .bind(photo_id)
@@ -112,7 +113,7 @@ pub async fn set_confirmed_photo(
     Ok(outcome)
 }
 
-async fn find_or_insert_photo(
+pub(super) async fn find_or_insert_photo(
     tx: &mut Tx,
     photo: &PreparedPhoto,
     now: i64,

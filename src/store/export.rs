@@ -127,12 +127,15 @@ impl Snapshot {
     }
 
     /// The addresses of an account (`Some(id)`) or of the operator (`None`), by address.
+    /// Copies kept from WhatsApp gateways are left out: they are a cache of someone else's
+    /// picture, fetched again by the next lookup, not something a person made here.
     pub async fn addresses(&mut self, holder: Option<i64>) -> Result<Vec<AddressRow>, sqlx::Error> {
         on_tx!(self.tx, conn => sqlx::query_as(
             "SELECT a.kind, a.address, a.confirmed_at, a.created_at,
                     p.content_digest AS photo_digest
              FROM addresses a LEFT JOIN photos p ON p.id = a.photo_id
-             WHERE a.user_id IS NOT DISTINCT FROM $1 ORDER BY a.address",
+             WHERE a.user_id IS NOT DISTINCT FROM $1 AND a.photo_source IS NULL
+             ORDER BY a.address",
         )
         .bind(holder)
         .fetch_all(&mut *conn)

@@ -1,7 +1,8 @@
 //! The store: the only place SQL lives, on SQLite or PostgreSQL behind one handle, [`Db`].
 //!
 //! One file per aggregate ([`photos`], [`addresses`], [`users`] with their sessions,
-//! [`tokens`]), [`stats`] for the probes and metrics, [`throttles`] for rate limits that hold
+//! [`tokens`]), [`gateway_copies`] for WhatsApp avatars kept from gateways, [`stats`] for
+//! the probes and metrics, [`throttles`] for rate limits that hold
 //! across processes, [`feed`] for the change feed, plus [`changes`], which tells the hot
 //! path cheaply whether anyone (this process or an operator's `cameo add` in another) has
 //! written since it last looked; [`file_modes`] keeps the files holding account data
@@ -65,6 +66,7 @@ mod db;
 pub mod export;
 pub mod feed;
 pub mod file_modes;
+pub mod gateway_copies;
 pub mod hot_read;
 pub mod photos;
 pub mod profiles;

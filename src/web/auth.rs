@@ -44,7 +44,7 @@ pub fn email_problem(typed: &str) -> Option<String> {
     use crate::identity::{Identity, IdentityError};
     match Identity::parse(typed) {
         Ok(Identity::Email(_)) => None,
-        Ok(Identity::OpenId(_))
+        Ok(Identity::OpenId(_) | Identity::Phone(_))
         | Err(IdentityError::Unrecognised(_) | IdentityError::OpenIdWithoutHost) => {
             Some("Enter an email address, like name@example.org.".into())
         }

@@ -228,6 +228,8 @@ pub async fn add_email(
             }
         }
         Ok(Identity::OpenId(_)) => Err("That is a URL: add it as an OpenID below.".into()),
+        // `parse` yields no phones: nobody can confirm one on these pages.
+        Ok(Identity::Phone(_)) => Err("Phone numbers cannot be added here.".into()),
         Err(error) => Err(format!("That email address does not work: {error}.")),
     };
     // "Send the link again" beside a pending address shows its answer at the top.
@@ -244,6 +246,7 @@ pub async fn add_openid(
             start_openid_claim(&state, user.user_id, &identity).await
         }
         Ok(Identity::Email(_)) => Err("That is an email address: add it above.".into()),
+        Ok(Identity::Phone(_)) => Err("Phone numbers cannot be added here.".into()),
         Err(error) => Err(format!("That OpenID does not work: {error}.")),
     };
     super::profile::after_field_action(&state, Some("new-openid"), result).await

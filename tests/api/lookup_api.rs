@@ -383,7 +383,8 @@ async fn providers_and_the_openapi_document_describe_the_api() {
         json!(["local", "libravatar", "gravatar"])
     );
     let list = providers["providers"].as_array().unwrap();
-    assert_eq!(list.len(), 3);
+    // local, libravatar, gravatar, then the WhatsApp gateways of phone lookups.
+    assert_eq!(list.len(), 5);
     assert_eq!(list[0]["leaves_server"], false);
     assert!(list.iter().all(|p| p["expected_fields"].is_array()));
 

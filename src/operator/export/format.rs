@@ -46,7 +46,7 @@ pub struct Holdings {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Address {
-    /// "email" or "openid" (informative: the address itself decides on import).
+    /// "email", "openid" or "phone" (informative: the address itself decides on import).
     pub kind: String,
     pub address: String,
     #[serde(default = "yes")]

@@ -52,7 +52,7 @@ pub(super) async fn import_account(
     let who = account.email.trim().to_string();
     let email = match Identity::parse(&account.email) {
         Ok(Identity::Email(email)) => email,
-        Ok(Identity::OpenId(_)) => {
+        Ok(Identity::OpenId(_) | Identity::Phone(_)) => {
             return Ok(AccountReport::skipped_account(
                 who,
                 "a login must be an email",
@@ -204,7 +204,8 @@ async fn apply_addresses(
     skipped: &mut Vec<String>,
 ) -> Result<(), sqlx::Error> {
     for address in addresses {
-        let identity = match Identity::parse(&address.address) {
+        // Phones are stored in E.164, which reads back without a default region.
+        let identity = match Identity::parse_with_phones(&address.address, None) {
             Ok(identity) => identity,
             Err(error) => {
                 skipped.push(format!("address {:?}: {error}", address.address));
