@@ -406,6 +406,7 @@ async fn providers_and_the_openapi_document_describe_the_api() {
         "import requests",
         "await fetch(",
         "/api/openapi.json",
+        "/api/v1/lookup?phone=%2B15551234567",
     ] {
         assert!(html.contains(example), "{example} on the API page");
     }
