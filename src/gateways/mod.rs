@@ -137,6 +137,8 @@ impl Gateways {
             (!url.is_empty()).then(|| Gateway {
                 kind,
                 pacer: Pacer::new(
+                    db.clone(),
+                    kind.name(),
                     settings.concurrency,
                     settings.min_interval,
                     settings.timeout,

@@ -75,6 +75,34 @@ pub async fn hit_at(
     })
 }
 
+/// Reserves the next start of a call to `gateway`, at least `interval_ms` after the one
+/// reserved before it (by any process sharing the database), and returns it (Unix ms) — or
+/// `None`, reserving nothing, when that start is more than `max_wait_ms` after `now_ms`. One
+/// statement, so two nodes can never take the same slot.
+pub async fn reserve_turn(
+    db: &Db,
+    gateway: &str,
+    now_ms: i64,
+    interval_ms: i64,
+    max_wait_ms: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let next: Option<i64> = on_pool!(db, pool => sqlx::query_scalar(
+        "INSERT INTO gateway_turns (gateway, next_start_ms) VALUES ($1, $2 + $3)
+         ON CONFLICT (gateway) DO UPDATE SET next_start_ms =
+             (CASE WHEN gateway_turns.next_start_ms > $2 THEN gateway_turns.next_start_ms
+                   ELSE $2 END) + $3
+         WHERE gateway_turns.next_start_ms <= $2 + $4
+         RETURNING next_start_ms",
+    )
+    .bind(gateway)
+    .bind(now_ms)
+    .bind(interval_ms)
+    .bind(max_wait_ms)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(next.map(|next| next - interval_ms))
+}
+
 /// Where `key` stands without counting a hit: `None` when it has no live window.
 pub async fn peek(
     db: &Db,
