@@ -41,6 +41,9 @@ pub enum AppError {
     LoginRequired,
     #[error("{0}")]
     Forbidden(String),
+    /// An API token without the scope a request needs (403, Gravatar's `insufficient_scope`).
+    #[error("{0}")]
+    InsufficientScope(String),
     #[error("{0}")]
     TooManyRequests(String),
     /// A request refused for a reason with its own machine-readable code (400).
@@ -100,6 +103,7 @@ impl AppError {
             AppError::Throttled { .. } => "rate_limit_exceeded",
             AppError::LoginRequired => "login_required",
             AppError::Forbidden(_) => "forbidden",
+            AppError::InsufficientScope(_) => "insufficient_scope",
             AppError::TooManyRequests(_) => "rate_limit_exceeded",
             AppError::Invalid(code, _) => code,
             AppError::Unauthorized(_) => "unauthorized",
@@ -159,7 +163,7 @@ impl ResponseError for AppError {
             AppError::Busy | AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::LoginRequired => StatusCode::SEE_OTHER,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Invalid(..) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,

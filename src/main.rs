@@ -247,15 +247,22 @@ async fn import_export(
 
 async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCode, String> {
     match command {
-        TokenCommand::Create { account, name } => {
-            let (row, plaintext) = operator::tokens::create(pool, &account, &name)
+        TokenCommand::Create {
+            account,
+            name,
+            scopes,
+        } => {
+            let scopes = cameo::api::scopes::Scopes::parse(&scopes.join(" "))
+                .map_err(|e| format!("token create: {e}"))?;
+            let (row, plaintext) = operator::tokens::create(pool, &account, &name, scopes)
                 .await
                 .map_err(|e| format!("token create: {e}"))?;
             println!("{plaintext}");
             eprintln!(
-                "cameo: created token {} ({}) for {}. Copy it now: it is not shown again.",
+                "cameo: created token {} ({}, may: {}) for {}. Copy it now: it is not shown again.",
                 row.id,
                 row.name,
+                row.scopes,
                 account.trim()
             );
             Ok(ExitCode::SUCCESS)

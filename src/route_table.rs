@@ -124,6 +124,7 @@ pub fn all_routes() -> Vec<(String, &'static [&'static str])> {
         scoped("", crate::web::ROUTES),
         scoped("/api", crate::api::SCOPED_ROUTES),
         scoped("", crate::api::ROOT_ROUTES),
+        scoped("", crate::api::AVATARAPI_ROUTES),
         scoped("", crate::SITE_ROUTES),
     ]
     .concat()

@@ -17,9 +17,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, ResponseError, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 
 use super::error::ApiError;
+use super::scopes::{Scope, Scopes};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::Db;
@@ -32,8 +33,24 @@ const MAX_AUTHORIZATION_LEN: usize = 256;
 /// The caller of an API request, put in the request's extensions by [`api_gate`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Caller {
-    Token { token_id: i64, user_id: i64 },
-    Anonymous { client: IpAddr },
+    Token {
+        token_id: i64,
+        user_id: i64,
+        scopes: Scopes,
+    },
+    Anonymous {
+        client: IpAddr,
+    },
+}
+
+/// What a gated route needs of its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Needs {
+    /// The read API: anyone (if `api_anonymous`), or a token with the `lookup` scope.
+    Lookup,
+    /// An account's own data: a token, whose scopes the handler checks
+    /// ([`TokenOwner::require`]).
+    Token,
 }
 
 /// Where a key stands in its window.
@@ -132,6 +149,7 @@ pub fn bearer_token(value: Option<&HeaderValue>) -> Result<Option<String>, AppEr
 async fn admit(
     request: &ServiceRequest,
     state: &AppState,
+    needs: Needs,
 ) -> Result<(Caller, Quota), (AppError, Option<Quota>)> {
     let token = bearer_token(
         request
@@ -150,11 +168,15 @@ async fn admit(
                         None,
                     )
                 })?;
+            if needs == Needs::Lookup {
+                found.scopes.require(Scope::Lookup).map_err(|e| (e, None))?;
+            }
             let key = format!("token:{}", found.id);
             (
                 Caller::Token {
                     token_id: found.id,
                     user_id: found.user_id,
+                    scopes: found.scopes,
                 },
                 key,
                 state.config.api_token_rate_limit,
@@ -162,6 +184,15 @@ async fn admit(
         }
         None => {
             let client = crate::client::client_ip_of(request.request(), &state.config);
+            if needs == Needs::Token {
+                return Err((
+                    AppError::Unauthorized(
+                        "this needs an API token of the account: send 'Authorization: Bearer TOKEN'"
+                            .into(),
+                    ),
+                    None,
+                ));
+            }
             if !state.config.api_anonymous {
                 return Err((
                     AppError::Unauthorized(
@@ -190,6 +221,40 @@ async fn admit(
     }
 }
 
+/// The account behind the request's token, for handlers behind [`account_gate`].
+#[derive(Clone, Copy, Debug)]
+pub struct TokenOwner {
+    pub user_id: i64,
+    scopes: Scopes,
+}
+
+impl TokenOwner {
+    /// `Ok` when the token has `scope`, else `insufficient_scope` (403).
+    pub fn require(&self, scope: Scope) -> Result<(), AppError> {
+        self.scopes.require(scope)
+    }
+}
+
+impl FromRequest for TokenOwner {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<TokenOwner, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let owner = match request.extensions().get::<Caller>() {
+            Some(Caller::Token {
+                user_id, scopes, ..
+            }) => Ok(TokenOwner {
+                user_id: *user_id,
+                scopes: *scopes,
+            }),
+            _ => Err(ApiError(AppError::Unauthorized(
+                "this needs an API token of the account".into(),
+            ))),
+        };
+        std::future::ready(owner)
+    }
+}
+
 /// The 429 for an exhausted quota.
 pub fn rate_limited(quota: &Quota) -> AppError {
     AppError::TooManyRequests(format!(
@@ -198,18 +263,35 @@ pub fn rate_limited(quota: &Quota) -> AppError {
     ))
 }
 
-/// Middleware for every API route: admits the caller (see [`admit`]) and writes the quota's
-/// headers on whatever the handler answers. A handler that spends another quota (the per-
-/// address one) replaces the headers with the tighter of the two.
+/// Middleware for every read API route: admits the caller (see [`admit`]) and writes the
+/// quota's headers on whatever the handler answers. A handler that spends another quota (the
+/// per-address one) replaces the headers with the tighter of the two.
 pub async fn api_gate(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    gate(request, next, Needs::Lookup).await
+}
+
+/// Middleware for the routes of an account's own data (`/api/v3/me/…`): as [`api_gate`],
+/// but only a token gets in; the handler checks the token's scopes.
+pub async fn account_gate(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    gate(request, next, Needs::Token).await
+}
+
+async fn gate(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    needs: Needs,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .cloned()
         .expect("the application state is registered");
-    match admit(&request, &state).await {
+    match admit(&request, &state, needs).await {
         Ok((caller, quota)) => {
             request.extensions_mut().insert(caller);
             request.extensions_mut().insert(quota);

@@ -7,8 +7,11 @@
 //! - [`providers`]: `GET /api/v1/providers`, what each provider returns and costs;
 //! - [`profiles`]: opted-in public profiles as Gravatar-style JSON, XML, PHP, vCard and QR
 //!   code ([`profile_formats`] writes XML and PHP);
+//! - [`avatarapi`]: AvatarAPI's `/v2/api.aspx`, `/v2/credits.aspx` and `/v2/providers.aspx`
+//!   (credentials in the body, so outside the gate; they spend the same token budgets);
 //! - [`openapi`]: `/api/openapi.json`, generated from the handlers and types here.
 
+pub mod avatarapi;
 pub mod error;
 pub mod gate;
 pub mod lookup;
@@ -17,6 +20,7 @@ pub mod phone_lookup;
 pub mod profile_formats;
 pub mod profiles;
 pub mod providers;
+pub mod scopes;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -46,7 +50,19 @@ crate::routes! {
     "/{hash:[0-9a-fA-F]{1,128}}.qr" wrap from_fn(gate::api_gate) => { GET => profiles::qr_profile },
 }
 
-/// Registers every API route, each behind the gate.
+crate::routes! {
+    /// AvatarAPI's calls, at its paths. Their credentials are in the body, so they check
+    /// them themselves (not behind the gate), spending the same token budgets.
+    fn configure_avatarapi,
+    /// AvatarAPI's routes at the site root.
+    pub const AVATARAPI_ROUTES;
+    "/v2/api.aspx" => { POST => avatarapi::lookup },
+    "/v2/credits.aspx" => { POST => avatarapi::credits },
+    "/v2/providers.aspx" => { GET => avatarapi::providers, POST => avatarapi::providers },
+}
+
+/// Registers every API route: the `/api` ones and the root profiles behind the gate,
+/// AvatarAPI's with their own credential check.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
@@ -54,4 +70,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(configure_scoped),
     );
     configure_root(cfg);
+    configure_avatarapi(cfg);
 }

@@ -142,6 +142,10 @@ pub enum TokenCommand {
         /// What the token is for (1 to 64 characters), e.g. the app that uses it.
         #[arg(long)]
         name: String,
+        /// What the token may do, repeatable: lookup (the default), avatars:read,
+        /// avatars:write.
+        #[arg(long = "scope", value_name = "SCOPE", default_value = "lookup")]
+        scopes: Vec<String>,
     },
     /// List tokens (revoked ones too) with their account, name, prefix and last use.
     List {

@@ -5,6 +5,7 @@
 use crate::store::Db;
 
 use super::OperatorError;
+use crate::api::scopes::Scopes;
 use crate::identity::Identity;
 use crate::store::api_tokens::{self, TokenListing, TokenRow, utc_text};
 use crate::store::users;
@@ -22,14 +23,16 @@ async fn account_id(pool: &Db, email: &str) -> Result<i64, OperatorError> {
         .ok_or_else(unknown)
 }
 
-/// Makes a token named `name` for the account `email`: its row and the plaintext.
+/// Makes a token named `name` that may do `scopes` for the account `email`: its row and
+/// the plaintext.
 pub async fn create(
     pool: &Db,
     email: &str,
     name: &str,
+    scopes: Scopes,
 ) -> Result<(TokenRow, String), OperatorError> {
     let user_id = account_id(pool, email).await?;
-    Ok(api_tokens::create(pool, user_id, name).await?)
+    Ok(api_tokens::create(pool, user_id, name, scopes).await?)
 }
 
 /// Every token (revoked ones too), or only the account `email`'s.
@@ -49,8 +52,8 @@ pub async fn revoke(pool: &Db, id: i64) -> Result<bool, OperatorError> {
 /// The listing as a table, one token a line, then a count.
 pub fn table(rows: &[TokenListing]) -> String {
     let mut out = format!(
-        "{:>5}  {:<30} {:<24} {:<13} {:<21} {:<21} {}\n",
-        "ID", "ACCOUNT", "NAME", "PREFIX", "CREATED", "LAST USED", "STATE"
+        "{:>5}  {:<30} {:<24} {:<13} {:<26} {:<21} {:<21} {}\n",
+        "ID", "ACCOUNT", "NAME", "PREFIX", "SCOPES", "CREATED", "LAST USED", "STATE"
     );
     for row in rows {
         let state = match row.revoked_at {
@@ -58,11 +61,12 @@ pub fn table(rows: &[TokenListing]) -> String {
             None => "live".to_string(),
         };
         out.push_str(&format!(
-            "{:>5}  {:<30} {:<24} {:<13} {:<21} {:<21} {state}\n",
+            "{:>5}  {:<30} {:<24} {:<13} {:<26} {:<21} {:<21} {state}\n",
             row.id,
             row.account,
             row.name,
             format!("{}…", row.prefix),
+            row.scopes,
             utc_text(row.created_at),
             row.last_used_at
                 .map_or_else(|| "never".to_string(), utc_text),
@@ -83,6 +87,7 @@ mod tests {
             account: "ada@example.org".into(),
             name: "ci".into(),
             prefix: "cameo_0a1b2c".into(),
+            scopes: "lookup avatars:write".into(),
             created_at: 0,
             last_used_at: None,
             revoked_at,
@@ -92,6 +97,7 @@ mod tests {
         assert_eq!(lines.len(), 4, "{text}");
         assert!(lines[0].contains("LAST USED"));
         assert!(lines[1].contains("cameo_0a1b2c…") && lines[1].ends_with("live"));
+        assert!(lines[1].contains("lookup avatars:write"), "{}", lines[1]);
         assert!(lines[1].contains("1970-01-01 00:00 UTC") && lines[1].contains("never"));
         assert!(
             lines[2].ends_with("revoked 2023-11-14 22:13 UTC"),
@@ -108,7 +114,9 @@ mod tests {
             .await
             .unwrap();
         for email in ["nobody@example.org", "not an address"] {
-            let error = create(&pool, email, "ci").await.unwrap_err();
+            let error = create(&pool, email, "ci", Scopes::DEFAULT)
+                .await
+                .unwrap_err();
             assert_eq!(
                 error.to_string(),
                 format!("no account is registered as {email}")

@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::{Db, now};
+use crate::api::scopes::Scopes;
 use crate::error::AppError;
 use crate::secrets::{random_token, token_hash};
 
@@ -29,6 +30,8 @@ const REVOKED_KEPT_SECS: i64 = 30 * 86_400;
 pub struct AuthenticatedToken {
     pub id: i64,
     pub user_id: i64,
+    pub name: String,
+    pub scopes: Scopes,
 }
 
 /// A token as its owner sees it (never the token itself).
@@ -38,6 +41,8 @@ pub struct TokenRow {
     pub user_id: i64,
     pub name: String,
     pub prefix: String,
+    /// Space-separated scope names ([`Scopes::to_text`]).
+    pub scopes: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -50,6 +55,8 @@ pub struct TokenListing {
     pub account: String,
     pub name: String,
     pub prefix: String,
+    /// Space-separated scope names ([`Scopes::to_text`]).
+    pub scopes: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -78,10 +85,22 @@ pub fn check_name(name: &str) -> Result<String, AppError> {
     Ok(name.to_string())
 }
 
-/// Makes a token for `user_id` named `name`: its row and the plaintext, which exists only
-/// in the return value. Refused (400, with a reason) for a bad name or a 21st live token.
-pub async fn create(db: &Db, user_id: i64, name: &str) -> Result<(TokenRow, String), AppError> {
+/// Makes a token for `user_id` named `name` that may do `scopes`: its row and the plaintext,
+/// which exists only in the return value. Refused (400, with a reason) for a bad name, no
+/// scope, or a 21st live token.
+pub async fn create(
+    db: &Db,
+    user_id: i64,
+    name: &str,
+    scopes: Scopes,
+) -> Result<(TokenRow, String), AppError> {
     let name = check_name(name)?;
+    if scopes.is_empty() {
+        return Err(AppError::Invalid(
+            "invalid_scope",
+            "Choose at least one thing the token may do.".into(),
+        ));
+    }
     let plaintext = format!("{TOKEN_PREFIX}{}", random_token());
     let now = now();
     // One write transaction: two concurrent creations cannot both pass the count.
@@ -102,15 +121,17 @@ pub async fn create(db: &Db, user_id: i64, name: &str) -> Result<(TokenRow, Stri
         } else {
             Some(
                 sqlx::query_as(
-                    "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at)
-                     VALUES ($1, $2, $3, $4, $5)
-                     RETURNING id, user_id, name, prefix, created_at, last_used_at, revoked_at",
+                    "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, scopes)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     RETURNING id, user_id, name, prefix, scopes, created_at, last_used_at,
+                               revoked_at",
                 )
                 .bind(user_id)
                 .bind(&name)
                 .bind(token_hash(&plaintext))
                 .bind(&plaintext[..SHOWN_PREFIX_CHARS])
                 .bind(now)
+                .bind(scopes.to_text())
                 .fetch_one(&mut *conn)
                 .await?,
             )
@@ -129,7 +150,7 @@ pub async fn create(db: &Db, user_id: i64, name: &str) -> Result<(TokenRow, Stri
 /// The account's live tokens, newest first.
 pub async fn list_for_user(db: &Db, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
     on_pool!(db, pool => sqlx::query_as(
-        "SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at
+        "SELECT id, user_id, name, prefix, scopes, created_at, last_used_at, revoked_at
          FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL
          ORDER BY created_at DESC, id DESC",
     )
@@ -141,8 +162,8 @@ pub async fn list_for_user(db: &Db, user_id: i64) -> Result<Vec<TokenRow>, sqlx:
 /// Every token, revoked ones included, with its owner; only `user_id`'s when given.
 pub async fn list_all(db: &Db, user_id: Option<i64>) -> Result<Vec<TokenListing>, sqlx::Error> {
     on_pool!(db, pool => sqlx::query_as(
-        "SELECT t.id, u.email AS account, t.name, t.prefix, t.created_at, t.last_used_at,
-                t.revoked_at
+        "SELECT t.id, u.email AS account, t.name, t.prefix, t.scopes, t.created_at,
+                t.last_used_at, t.revoked_at
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE $1 IS NULL OR t.user_id = $1
          ORDER BY u.email, t.id",
@@ -178,14 +199,14 @@ async fn authenticate_at(
     now: i64,
 ) -> Result<Option<AuthenticatedToken>, sqlx::Error> {
     // Looked up by hash: the time taken says nothing about how close a guess was.
-    let found: Option<(i64, i64, Option<i64>)> = on_pool!(db, pool => sqlx::query_as(
-        "SELECT id, user_id, last_used_at FROM api_tokens
+    let found: Option<(i64, i64, String, String, Option<i64>)> = on_pool!(db, pool => sqlx::query_as(
+        "SELECT id, user_id, name, scopes, last_used_at FROM api_tokens
          WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(token_hash(token))
     .fetch_optional(pool)
     .await)?;
-    let Some((id, user_id, last_used_at)) = found else {
+    let Some((id, user_id, name, scopes, last_used_at)) = found else {
         return Ok(None);
     };
     if use_is_worth_recording(last_used_at, now) {
@@ -205,7 +226,12 @@ async fn authenticate_at(
             tracing::warn!(token_id = id, %error, "could not record an API token's use");
         }
     }
-    Ok(Some(AuthenticatedToken { id, user_id }))
+    Ok(Some(AuthenticatedToken {
+        id,
+        user_id,
+        name,
+        scopes: Scopes::from_stored(&scopes),
+    }))
 }
 
 /// Whether a use at `now` should rewrite `last_used_at`: never used, or not in the last minute.
@@ -312,7 +338,9 @@ mod tests {
     async fn a_created_token_is_shown_once_and_stored_only_hashed() {
         let f = fixture().await;
         let user = account(&f.pool, "ada@example.org").await;
-        let (row, plaintext) = create(&f.pool, user, " ci ").await.unwrap();
+        let (row, plaintext) = create(&f.pool, user, " ci ", Scopes::DEFAULT)
+            .await
+            .unwrap();
         assert!(plaintext.starts_with("cameo_"), "{plaintext}");
         assert_eq!(plaintext.len(), 6 + 64);
         assert_eq!((row.name.as_str(), row.user_id), ("ci", user));
@@ -329,7 +357,7 @@ mod tests {
     async fn a_live_token_authenticates_and_a_revoked_or_unknown_one_does_not() {
         let f = fixture().await;
         let user = account(&f.pool, "ada@example.org").await;
-        let (row, plaintext) = create(&f.pool, user, "ci").await.unwrap();
+        let (row, plaintext) = create(&f.pool, user, "ci", Scopes::DEFAULT).await.unwrap();
         let found = authenticate(&f.pool, &plaintext).await.unwrap().unwrap();
         assert_eq!((found.id, found.user_id), (row.id, user));
         assert!(authenticate(&f.pool, "cameo_nope").await.unwrap().is_none());
@@ -348,7 +376,7 @@ mod tests {
         let f = fixture().await;
         let ada = account(&f.pool, "ada@example.org").await;
         let bob = account(&f.pool, "bob@example.org").await;
-        let (row, plaintext) = create(&f.pool, ada, "ci").await.unwrap();
+        let (row, plaintext) = create(&f.pool, ada, "ci", Scopes::DEFAULT).await.unwrap();
         assert!(!revoke(&f.pool, row.id, Some(bob)).await.unwrap());
         assert!(authenticate(&f.pool, &plaintext).await.unwrap().is_some());
         assert!(revoke(&f.pool, row.id, None).await.unwrap());
@@ -361,22 +389,34 @@ mod tests {
         let user = account(&f.pool, "ada@example.org").await;
         let mut first = None;
         for n in 0..MAX_LIVE_TOKENS {
-            let (row, _) = create(&f.pool, user, &format!("t{n}")).await.unwrap();
+            let (row, _) = create(&f.pool, user, &format!("t{n}"), Scopes::DEFAULT)
+                .await
+                .unwrap();
             first.get_or_insert(row.id);
         }
-        let error = create(&f.pool, user, "one more").await.unwrap_err();
+        let error = create(&f.pool, user, "one more", Scopes::DEFAULT)
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "too_many_tokens");
         let other = account(&f.pool, "bob@example.org").await;
-        assert!(create(&f.pool, other, "own quota").await.is_ok());
+        assert!(
+            create(&f.pool, other, "own quota", Scopes::DEFAULT)
+                .await
+                .is_ok()
+        );
         revoke(&f.pool, first.unwrap(), Some(user)).await.unwrap();
-        assert!(create(&f.pool, user, "one more").await.is_ok());
+        assert!(
+            create(&f.pool, user, "one more", Scopes::DEFAULT)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
     async fn last_used_is_written_at_most_once_a_minute() {
         let f = fixture().await;
         let user = account(&f.pool, "ada@example.org").await;
-        let (row, plaintext) = create(&f.pool, user, "ci").await.unwrap();
+        let (row, plaintext) = create(&f.pool, user, "ci", Scopes::DEFAULT).await.unwrap();
         assert_eq!(stored_last_used(&f.pool, row.id).await, None);
         authenticate_at(&f.pool, &plaintext, 1000).await.unwrap();
         authenticate_at(&f.pool, &plaintext, 1059).await.unwrap();
@@ -390,8 +430,8 @@ mod tests {
         let f = fixture().await;
         let ada = account(&f.pool, "ada@example.org").await;
         let bob = account(&f.pool, "bob@example.org").await;
-        let (revoked, _) = create(&f.pool, ada, "old").await.unwrap();
-        create(&f.pool, bob, "bots").await.unwrap();
+        let (revoked, _) = create(&f.pool, ada, "old", Scopes::DEFAULT).await.unwrap();
+        create(&f.pool, bob, "bots", Scopes::DEFAULT).await.unwrap();
         revoke(&f.pool, revoked.id, None).await.unwrap();
         let all = list_all(&f.pool, None).await.unwrap();
         let summary: Vec<(&str, &str, bool)> = all
@@ -414,7 +454,7 @@ mod tests {
     async fn deleting_an_account_deletes_its_tokens() {
         let f = fixture().await;
         let user = account(&f.pool, "ada@example.org").await;
-        let (_, plaintext) = create(&f.pool, user, "ci").await.unwrap();
+        let (_, plaintext) = create(&f.pool, user, "ci", Scopes::DEFAULT).await.unwrap();
         crate::store::users::delete(&f.pool, user).await.unwrap();
         assert!(authenticate(&f.pool, &plaintext).await.unwrap().is_none());
         assert!(list_all(&f.pool, None).await.unwrap().is_empty());

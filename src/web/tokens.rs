@@ -13,6 +13,7 @@ use askama::Template;
 use super::pages::{Layout, render_page, see_other};
 use super::session::Visitor;
 use super::user_form::UserForm;
+use crate::api::scopes::{Scope, Scopes};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::api_tokens::{self, MAX_LIVE_TOKENS, MAX_NAME_CHARS, TokenRow, utc_text};
@@ -24,6 +25,7 @@ pub struct TokenView {
     pub id: i64,
     pub name: String,
     pub prefix: String,
+    pub scopes: String,
     pub created: String,
     pub last_used: String,
 }
@@ -38,6 +40,7 @@ impl From<TokenRow> for TokenView {
                 .map_or_else(|| "never".to_string(), utc_text),
             name: row.name,
             prefix: row.prefix,
+            scopes: row.scopes,
         }
     }
 }
@@ -54,6 +57,8 @@ struct TokensPage {
     max_tokens: i64,
     max_name: usize,
     base_url: String,
+    /// Every scope a token may have, for the form's checkboxes.
+    scopes: [Scope; 3],
 }
 
 /// Renders the page for `user_id` with the tokens as they are now.
@@ -79,6 +84,7 @@ async fn page(
         max_tokens: MAX_LIVE_TOKENS,
         max_name: MAX_NAME_CHARS,
         base_url: state.config.base_url.clone(),
+        scopes: Scope::ALL,
     };
     render_page(visitor, &page, status)
 }
@@ -113,7 +119,12 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let layout = Layout::new(TITLE, &visitor, &state);
-    match api_tokens::create(&state.pool, user.user_id, form.get("name")).await {
+    let chosen: Vec<Scope> = Scope::ALL
+        .into_iter()
+        .filter(|scope| form.all("scope").any(|name| name == scope.name()))
+        .collect();
+    let scopes = Scopes::of(&chosen);
+    match api_tokens::create(&state.pool, user.user_id, form.get("name"), scopes).await {
         Ok((row, plaintext)) => {
             let notice = format!(
                 "Token \u{201c}{}\u{201d} is created. Copy it now: it is not shown again.",

@@ -34,10 +34,12 @@ fn token_in(html: &str) -> Option<String> {
     })
 }
 
-/// Creates a token on the page; returns it and its id.
-async fn create_on_page(browser: &Browser, name: &str) -> (String, String) {
+/// Creates a token that may do `scopes` on the page; returns it and its id.
+pub async fn create_on_page(browser: &Browser, name: &str, scopes: &[&str]) -> (String, String) {
+    let mut fields = vec![("name", name)];
+    fields.extend(scopes.iter().map(|scope| ("scope", *scope)));
     let (status, _, html) = browser
-        .submit("/account/tokens", "/account/tokens", &[("name", name)])
+        .submit("/account/tokens", "/account/tokens", &fields)
         .await;
     assert_eq!(status, 200, "{html}");
     let token = token_in(&html).expect("the new token is on the page");
@@ -70,7 +72,11 @@ async fn a_token_made_on_the_page_is_shown_once() {
 
     let csrf = browser.csrf_from("/account/tokens").await;
     let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([("csrf", csrf.as_str()), ("name", "  my blog ")])
+        .extend_pairs([
+            ("csrf", csrf.as_str()),
+            ("name", "  my blog "),
+            ("scope", "lookup"),
+        ])
         .finish();
     let response = browser
         .client
@@ -98,7 +104,7 @@ async fn a_token_made_on_the_page_is_shown_once() {
 async fn a_good_token_passes_the_gate_with_the_token_rate_limit() {
     let (app, smtp) = app_with(|_| {}).await;
     let browser = account(&app, &smtp, "ada@example.org").await;
-    let (token, _) = create_on_page(&browser, "ci").await;
+    let (token, _) = create_on_page(&browser, "ci", &["lookup"]).await;
     for remaining in (0..TOKEN_LIMIT).rev() {
         let response = call_api(&app, Some(&token)).await;
         assert_ne!(response.status(), 401);
@@ -136,7 +142,7 @@ async fn an_unknown_token_gets_401_json() {
 async fn a_revoked_token_gets_401() {
     let (app, smtp) = app_with(|_| {}).await;
     let browser = account(&app, &smtp, "ada@example.org").await;
-    let (token, id) = create_on_page(&browser, "ci").await;
+    let (token, id) = create_on_page(&browser, "ci", &["lookup"]).await;
     assert_ne!(call_api(&app, Some(&token)).await.status(), 401);
     let action = format!("/account/tokens/{id}/revoke");
     let (status, location, _) = browser.submit("/account/tokens", &action, &[]).await;
@@ -155,7 +161,7 @@ async fn a_revoked_token_gets_401() {
 async fn another_account_cannot_revoke_a_token() {
     let (app, smtp) = app_with(|_| {}).await;
     let ada = account(&app, &smtp, "ada@example.org").await;
-    let (token, id) = create_on_page(&ada, "ci").await;
+    let (token, id) = create_on_page(&ada, "ci", &["lookup"]).await;
     let bob = account(&app, &smtp, "bob@example.org").await;
     let (_, bobs_page) = bob.get("/account/tokens").await;
     assert!(
@@ -179,7 +185,7 @@ async fn token_forms_without_the_csrf_token_are_refused() {
     let browser = account(&app, &smtp, "ada@example.org").await;
     let (status, _, _) = browser.post("/account/tokens", &[("name", "sneaky")]).await;
     assert_eq!(status, 403);
-    let (token, id) = create_on_page(&browser, "ci").await;
+    let (token, id) = create_on_page(&browser, "ci", &["lookup"]).await;
     let action = format!("/account/tokens/{id}/revoke");
     let (status, _, _) = browser.post(&action, &[("csrf", &"0".repeat(64))]).await;
     assert_eq!(status, 403);
@@ -286,7 +292,7 @@ async fn without_anonymous_access_only_a_token_gets_in() {
     assert_eq!(anonymous.status(), 401);
     assert_eq!(error_code(anonymous).await, "unauthorized");
     let browser = account(&app, &smtp, "ada@example.org").await;
-    let (token, _) = create_on_page(&browser, "ci").await;
+    let (token, _) = create_on_page(&browser, "ci", &["lookup"]).await;
     let response = call_api(&app, Some(&token)).await;
     assert_ne!(response.status(), 401);
     assert_eq!(

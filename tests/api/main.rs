@@ -9,6 +9,7 @@ mod attack_images;
 mod attack_probes;
 mod avatar_defaults;
 mod avatar_photos;
+mod avatarapi;
 mod backup;
 mod bad_input;
 mod browser;

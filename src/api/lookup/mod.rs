@@ -157,7 +157,7 @@ impl LookupAnswer {
 
 /// The waterfall's result: an answer, or why there is none.
 #[derive(Clone, Debug)]
-enum LookupResult {
+pub(crate) enum LookupResult {
     Answer(LookupAnswer),
     /// Every provider answered cleanly and none had an avatar.
     Miss(Vec<Tried>),
@@ -166,6 +166,30 @@ enum LookupResult {
         tried: Vec<Tried>,
         timeouts: bool,
     },
+}
+
+impl LookupResult {
+    /// What was tried, whatever came of it.
+    pub fn tried(&self) -> &[Tried] {
+        match self {
+            LookupResult::Answer(answer) => &answer.tried,
+            LookupResult::Miss(tried) | LookupResult::Failure { tried, .. } => tried,
+        }
+    }
+
+    /// The error of a lookup that found nothing: 404 for a clean miss, 504 when every
+    /// provider timed out, 502 otherwise.
+    pub fn failure_error(&self) -> AppError {
+        match self {
+            LookupResult::Failure { timeouts: true, .. } => {
+                AppError::GatewayTimeout("every provider asked timed out".into())
+            }
+            LookupResult::Failure { .. } => {
+                AppError::BadGateway("every provider asked failed".into())
+            }
+            _ => AppError::NotFound("no provider has an avatar for this address".into()),
+        }
+    }
 }
 
 /// Remembered lookups (successes and clean misses; failures are retried).
@@ -289,12 +313,48 @@ pub struct ErrorBody {
     pub code: String,
 }
 
-/// Spends the address's quota, runs (or remembers) the waterfall, and writes the answer.
-async fn answer(
+/// A lookup's outcome and the looked-up address's quota, before any API writes it.
+pub(crate) struct Resolved {
+    pub result: Arc<LookupResult>,
+    pub address_quota: Quota,
+}
+
+/// Why a lookup was not run: a spent quota (with it), a spent outbound budget, a failure.
+pub(crate) struct Refusal {
+    pub error: AppError,
+    pub quota: Option<Quota>,
+}
+
+impl From<AppError> for Refusal {
+    fn from(error: AppError) -> Self {
+        Refusal { error, quota: None }
+    }
+}
+
+impl Refusal {
+    /// The refusal in the lookup API's shape, with the quota's headers and `Retry-After`.
+    fn into_response(self) -> HttpResponse {
+        let retry_after = self.error.retry_after();
+        let mut response = ApiError(self.error).error_response();
+        if let Some(quota) = self.quota {
+            quota.write_headers(response.headers_mut());
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
+    }
+}
+
+/// Spends the address's quota and runs (or remembers) the waterfall: shared by every API
+/// that looks addresses up (this one and the AvatarAPI-compatible one).
+pub(crate) async fn resolve(
     request: &HttpRequest,
     state: &AppState,
     lookup: LookupRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Resolved, Refusal> {
     let sha256 = lookup.subject.avatar_digest();
     let address_quota = match spend_quota(
         &state.pool,
@@ -305,73 +365,68 @@ async fn answer(
     {
         Ok(quota) => quota,
         Err(quota) => {
-            let mut response = ApiError(rate_limited(&quota)).error_response();
-            quota.write_headers(response.headers_mut());
-            return Ok(response);
+            return Err(Refusal {
+                error: rate_limited(&quota),
+                quota: Some(quota),
+            });
         }
     };
     // Phone lookups are remembered by the gateways themselves, each for its own times.
     let cacheable = matches!(lookup.subject, Subject::Email(_));
-    let remembered = if cacheable {
-        state.api_lookups.answers.get(&lookup).await
-    } else {
-        None
-    };
-    let result = match remembered {
-        Some(result) => result,
-        None => {
-            let client_key = crate::client::limit_key_of(request, &state.config);
-            let result = match run_waterfall(state, &lookup, &client_key).await {
-                Ok(result) => Arc::new(result),
-                Err(throttled) => return Ok(throttled_response(throttled)),
-            };
-            if cacheable && !matches!(*result, LookupResult::Failure { .. }) {
-                state
-                    .api_lookups
-                    .answers
-                    .insert(lookup, result.clone())
-                    .await;
-            }
-            result
-        }
+    if cacheable && let Some(result) = state.api_lookups.answers.get(&lookup).await {
+        return Ok(Resolved {
+            result,
+            address_quota,
+        });
+    }
+    let client_key = crate::client::limit_key_of(request, &state.config);
+    let result = Arc::new(run_waterfall(state, &lookup, &client_key).await?);
+    if cacheable && !matches!(*result, LookupResult::Failure { .. }) {
+        state
+            .api_lookups
+            .answers
+            .insert(lookup, result.clone())
+            .await;
+    }
+    Ok(Resolved {
+        result,
+        address_quota,
+    })
+}
+
+/// Whichever quota is tighter: the caller's (put there by the gate, or given) or the
+/// address's.
+pub(crate) fn tighter_quota(caller: Option<Quota>, address: Quota) -> Quota {
+    match caller {
+        Some(caller) if caller.remaining <= address.remaining => caller,
+        _ => address,
+    }
+}
+
+/// Runs the lookup and writes the answer in this API's shape.
+async fn answer(
+    request: &HttpRequest,
+    state: &AppState,
+    lookup: LookupRequest,
+) -> Result<HttpResponse, ApiError> {
+    let Resolved {
+        result,
+        address_quota,
+    } = match resolve(request, state, lookup).await {
+        Ok(resolved) => resolved,
+        Err(refusal) => return Ok(refusal.into_response()),
     };
     let mut response = match &*result {
         LookupResult::Answer(answer) => HttpResponse::Ok()
             .insert_header(("cache-control", "no-store"))
             .json(answer),
-        LookupResult::Miss(tried) => error_with_tried(
-            AppError::NotFound("no provider has an avatar for this address".into()),
-            tried,
-        ),
-        LookupResult::Failure { tried, timeouts } => {
-            let error = if *timeouts {
-                AppError::GatewayTimeout("every provider asked timed out".into())
-            } else {
-                AppError::BadGateway("every provider asked failed".into())
-            };
-            error_with_tried(error, tried)
+        LookupResult::Miss(_) | LookupResult::Failure { .. } => {
+            error_with_tried(result.failure_error(), result.tried())
         }
     };
-    // Show whichever quota is tighter: the caller's or the address's.
     let caller_quota = request.extensions().get::<Quota>().copied();
-    let shown = match caller_quota {
-        Some(caller) if caller.remaining <= address_quota.remaining => caller,
-        _ => address_quota,
-    };
-    shown.write_headers(response.headers_mut());
+    tighter_quota(caller_quota, address_quota).write_headers(response.headers_mut());
     Ok(response)
-}
-
-/// 429 with `Retry-After`: the client's outbound probe budget is spent.
-fn throttled_response(error: AppError) -> HttpResponse {
-    let retry_after = error.retry_after();
-    let mut response = ApiError(error).error_response();
-    if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, seconds.into());
-    }
-    response
 }
 
 /// Gravatar's error shape plus what was tried.
