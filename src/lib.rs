@@ -11,6 +11,8 @@
 //! - [`defaults`]: generated images for misses (every `d=` style, drawn in code).
 //! - [`photo_store`]: originals' bytes in the database or in an S3-compatible bucket.
 //! - [`photo_import`]: an account's photo fetched from a web address or from Gravatar.
+//! - [`account_photos`]: adding a photo to an account (limit, intake, bucket, row), for the
+//!   upload form and the API alike.
 //! - [`store`]: SQLite or PostgreSQL via sqlx behind one [`store::Db`], the only place SQL
 //!   lives; [`store::changes`] notices writes from other processes.
 //! - [`operator`]: what the CLI's commands do: `add`, `remove`, `list`, `import`, `token`,
@@ -35,6 +37,7 @@
 //! [`Application::build`] binds (use `127.0.0.1:0` in tests), migrates and returns a server
 //! ready to run, so tests start the very server the binary runs.
 
+pub mod account_photos;
 pub mod api;
 pub mod avatar;
 pub mod cli;

@@ -122,6 +122,7 @@ pub fn all_routes() -> Vec<(String, &'static [&'static str])> {
     [
         scoped("", crate::AVATAR_ROUTES),
         scoped("", crate::web::ROUTES),
+        scoped("/api/v3/me", crate::api::ME_ROUTES),
         scoped("/api", crate::api::SCOPED_ROUTES),
         scoped("", crate::api::ROOT_ROUTES),
         scoped("", crate::api::AVATARAPI_ROUTES),

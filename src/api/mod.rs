@@ -4,6 +4,8 @@
 //! - [`gate`]: bearer tokens, anonymous access, rate limits (middleware on every API route);
 //! - [`lookup`]: `GET`/`POST /api/v1/lookup`, email → avatar across providers;
 //! - [`phone_lookup`]: the phone side of the lookup (`phone=`: local, gowa, greenapi);
+//! - [`my_avatars`]: `/api/v3/me/avatars`, the token owner's own photos (Gravatar's family),
+//!   behind the account gate: a token, with scopes ([`scopes`]);
 //! - [`providers`]: `GET /api/v1/providers`, what each provider returns and costs;
 //! - [`profiles`]: opted-in public profiles as Gravatar-style JSON, XML, PHP, vCard and QR
 //!   code ([`profile_formats`] writes XML and PHP);
@@ -15,6 +17,7 @@ pub mod avatarapi;
 pub mod error;
 pub mod gate;
 pub mod lookup;
+pub mod my_avatars;
 pub mod openapi;
 pub mod phone_lookup;
 pub mod profile_formats;
@@ -51,6 +54,17 @@ crate::routes! {
 }
 
 crate::routes! {
+    /// The token owner's own photos, behind the account gate (registered before `/api`).
+    fn configure_me,
+    /// The routes under `/api/v3/me`, relative to it.
+    pub const ME_ROUTES;
+    "/avatars" => { GET => my_avatars::list, POST => my_avatars::upload },
+    "/avatars/{image_id}" => { DELETE => my_avatars::delete },
+    "/avatars/{image_id}/email" => { POST => my_avatars::set_for_email },
+    "/avatars/{image_id}/image" => { GET => my_avatars::image },
+}
+
+crate::routes! {
     /// AvatarAPI's calls, at its paths. Their credentials are in the body, so they check
     /// them themselves (not behind the gate), spending the same token budgets.
     fn configure_avatarapi,
@@ -61,9 +75,15 @@ crate::routes! {
     "/v2/providers.aspx" => { GET => avatarapi::providers, POST => avatarapi::providers },
 }
 
-/// Registers every API route: the `/api` ones and the root profiles behind the gate,
+/// Registers every API route: the account's own behind the account gate, the other `/api`
+/// ones and the root profiles behind the gate,
 /// AvatarAPI's with their own credential check.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v3/me")
+            .wrap(from_fn(gate::account_gate))
+            .configure(configure_me),
+    );
     cfg.service(
         web::scope("/api")
             .wrap(from_fn(gate::api_gate))

@@ -9,16 +9,18 @@ use utoipa::{Modify, OpenApi};
 use super::lookup::{
     EmailHash, ErrorBody, LookupAnswer, LookupBody, PhoneHash, Provider, Source, Tried,
 };
+use super::my_avatars::{Avatar, EmailHashBody};
 use super::providers::{Pacing, ProviderInfo, ProviderList};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Cameo lookup and profile API",
+        title = "Cameo lookup, profile and avatar API",
         description = "Email address to avatar, name and source across this server, Libravatar \
                        federation and Gravatar; phone number to WhatsApp avatar through the \
                        configured gateways (GoWA, Green API), kept and served here; opted-in \
-                       public profiles. Errors are \
+                       public profiles; an account's own photos (Gravatar's /v3/me/avatars, with \
+                       a token that has the avatars:read or avatars:write scope). Errors are \
                        {\"error\", \"code\"} with real HTTP statuses; every response carries \
                        X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset."
     ),
@@ -32,6 +34,10 @@ use super::providers::{Pacing, ProviderInfo, ProviderList};
         super::profiles::php_profile,
         super::profiles::vcard_profile,
         super::profiles::qr_profile,
+        super::my_avatars::list,
+        super::my_avatars::upload,
+        super::my_avatars::set_for_email,
+        super::my_avatars::delete,
     ),
     components(schemas(
         LookupAnswer,
@@ -44,12 +50,15 @@ use super::providers::{Pacing, ProviderInfo, ProviderList};
         ErrorBody,
         ProviderInfo,
         ProviderList,
-        Pacing
+        Pacing,
+        Avatar,
+        EmailHashBody
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "lookup", description = "Find the avatar of an email address"),
-        (name = "profiles", description = "Public profiles their owners opted in to")
+        (name = "profiles", description = "Public profiles their owners opted in to"),
+        (name = "avatars", description = "The token owner's own photos: list, upload, choose, delete")
     )
 )]
 pub struct ApiDoc;

@@ -4,17 +4,15 @@
 //! Every query is scoped to the logged-in account, so another account's ids do nothing.
 
 use actix_multipart::Multipart;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use super::profile::{after_action, after_field_action};
 use super::session::Visitor;
 use super::user_form::UserForm;
-use crate::avatar::request::parse_size;
+use crate::account_photos::{AddRefused, Added, add_photo, owned_photo_response};
 use crate::error::AppError;
-use crate::imaging::{CropSquare, IntakeError, prepare_within_budget};
-use crate::photo_store::offload;
+use crate::imaging::{CropSquare, IntakeError};
 use crate::state::{AppState, intake_limits};
 use crate::store::{addresses, photos};
 
@@ -94,15 +92,6 @@ pub async fn upload(
         Err(Err(error)) => return Err(error),
     };
     visitor.check_csrf(&form.csrf)?;
-    let max_photos = state.config.max_photos_per_account;
-    let full = || {
-        let message = format!("An account keeps at most {max_photos} photos; delete one first.");
-        Err(message)
-    };
-    // Cheap, to spare a decode; the check that holds is inside `insert_owned`'s transaction.
-    if photos::count_owned(&state.pool, user.user_id).await? >= i64::from(max_photos) {
-        return after_action(&state, full()).await;
-    }
     let Some(bytes) = form.photo.filter(|b| !b.is_empty()) else {
         return after_field_action(&state, PHOTO, Err("Choose a photo to upload.".into())).await;
     };
@@ -110,35 +99,18 @@ pub async fn upload(
         [Some(x), Some(y), Some(size)] if size > 0 => Some(CropSquare { x, y, size }),
         _ => None,
     };
-    let result = match prepare_within_budget(&state.image_budget, bytes, limits, crop).await {
-        Ok(photo) => {
-            let side = photo.side;
-            match photos::insert_owned(
-                &state.pool,
-                user.user_id,
-                // The bytes reach the bucket (if any) before the row that needs them exists.
-                &offload(state.photo_bucket.as_ref(), photo).await?,
-                max_photos,
-            )
-            .await?
-            {
-                Some(photo_id) => {
-                    let notice = apply_first_photo(&state, user.user_id, photo_id).await?;
-                    Ok(match small_photo_warning(side) {
-                        Some(warning) => format!("{notice} {warning}"),
-                        None => notice,
-                    })
-                }
-                None => full(),
-            }
+    let result = match add_photo(&state, user.user_id, bytes, crop).await? {
+        Ok(Added { photo_id, side }) => {
+            let notice = apply_first_photo(&state, user.user_id, photo_id).await?;
+            Ok(match small_photo_warning(side) {
+                Some(warning) => format!("{notice} {warning}"),
+                None => notice,
+            })
         }
-        Err(IntakeError::Busy { retry_after }) => {
-            return Err(AppError::Overloaded {
-                reason: "The server is busy with other photos; try again in a few seconds.".into(),
-                retry_after,
-            });
+        Err(full @ AddRefused::Full(_)) => {
+            return after_action(&state, Err(full.to_string())).await;
         }
-        Err(error) => Err(format!("The photo was refused: {error}.")),
+        Err(refused) => Err(refused.to_string()),
     };
     after_field_action(&state, PHOTO, result).await
 }
@@ -267,19 +239,13 @@ pub async fn preview(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let user = visitor.require_user()?;
-    let Some(photo) = photos::owned_ref(&state.pool, user.user_id, path.into_inner()).await? else {
-        return Err(AppError::NotFound("no such photo".into()));
-    };
-    let size_param = form_urlencoded::parse(request.query_string().as_bytes())
-        .find(|(key, _)| key == "s")
-        .map(|(_, value)| value.into_owned());
-    let size = parse_size(size_param.as_deref(), state.config.max_size);
-    let rendition = state.renderer.photo(&photo, size, photo.format).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, rendition.content_type.clone()))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(rendition.body.clone()))
+    owned_photo_response(
+        &state,
+        user.user_id,
+        path.into_inner(),
+        request.query_string(),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ mod helpers;
 mod hostile_images;
 mod lookup_api;
 mod migrate_store;
+mod my_avatars;
 mod observability;
 mod phone_gateways;
 mod phone_identities;
