@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use cameo::Application;
 use cameo::cli::opening::{check_exists_for_read, opened_line};
-use cameo::cli::{Command, CommandLine, TokenCommand, url_to_open};
+use cameo::cli::{Command, CommandLine, DomainAdminCommand, TokenCommand, url_to_open};
 use cameo::config::{Config, Layers, LogFormat};
 use cameo::operator;
 use cameo::operator::export::ExportError;
@@ -193,6 +193,7 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         }
         Command::Token { command } => token(&pool, command).await?,
+        Command::DomainAdmin { command } => domain_admin(&pool, command).await?,
         Command::Serve
         | Command::Config
         | Command::CheckDomain { .. }
@@ -243,6 +244,52 @@ async fn import_export(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn domain_admin(
+    pool: &cameo::store::Db,
+    command: DomainAdminCommand,
+) -> Result<ExitCode, String> {
+    use operator::domain_admins;
+    match command {
+        DomainAdminCommand::Add { domain, account } => {
+            let domain = domain_admins::add(pool, &domain, &account)
+                .await
+                .map_err(|e| format!("domain-admin add: {e}"))?;
+            eprintln!("cameo: {} administers {domain}", account.trim());
+            Ok(ExitCode::SUCCESS)
+        }
+        DomainAdminCommand::Remove { domain, account } => {
+            if domain_admins::remove(pool, &domain, &account)
+                .await
+                .map_err(|e| format!("domain-admin remove: {e}"))?
+            {
+                eprintln!(
+                    "cameo: {} no longer administers {}",
+                    account.trim(),
+                    domain.trim()
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(format!(
+                    "domain-admin remove: {} does not administer {}",
+                    account.trim(),
+                    domain.trim()
+                ))
+            }
+        }
+        DomainAdminCommand::List { json } => {
+            let rows = cameo::store::domains::list_admins(pool)
+                .await
+                .map_err(|e| format!("domain-admin list: {e}"))?;
+            let text = if json {
+                serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
+            } else {
+                domain_admins::table(&rows)
+            };
+            print_output(&text)
+        }
+    }
 }
 
 async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCode, String> {
@@ -343,6 +390,9 @@ fn read_only_name(command: &Command) -> Option<&'static str> {
         Command::Token {
             command: TokenCommand::List { .. },
         } => Some("token list"),
+        Command::DomainAdmin {
+            command: DomainAdminCommand::List { .. },
+        } => Some("domain-admin list"),
         _ => None,
     }
 }

@@ -10,6 +10,7 @@
 //! reported and skipped, never fatal.
 
 pub mod backup;
+pub mod domain_admins;
 pub mod export;
 pub mod ivatar_xml;
 pub mod migrate_store;

@@ -24,17 +24,13 @@ pub async fn get_avatar(
     } else {
         state.lookup.photo_for(&avatar.digest).await?
     };
+    // A domain's default image stands in for a drawn default only, after any fallback.
+    let (photo, domain_default) = match photo {
+        Some(logo) if logo.domain_default => (None, Some(logo)),
+        own => (own, None),
+    };
     if let Some(photo) = photo {
-        let format = avatar.format.unwrap_or(photo.format);
-        let rendition = state.renderer.photo(&photo, avatar.size, format).await?;
-        let modified_at = Some(photo.modified_at);
-        return Ok(image_response(
-            &request,
-            &state,
-            &avatar,
-            &rendition,
-            modified_at,
-        ));
+        return serve_photo(&request, &state, &avatar, &photo).await;
     }
     if !avatar.force_default {
         match state.gravatar.plan(&avatar) {
@@ -47,7 +43,35 @@ pub async fn get_avatar(
             FallbackPlan::Skip => {}
         }
     }
-    serve_default(&request, &state, &avatar).await
+    match domain_default {
+        Some(logo) if replaces_the_default(&avatar.default) => {
+            serve_photo(&request, &state, &avatar, &logo).await
+        }
+        _ => serve_default(&request, &state, &avatar).await,
+    }
+}
+
+/// Whether a domain's default image replaces `default`: it does for a drawn image, never
+/// for `d=404` (sites probing for a real photo still get 404) or a redirect the site chose.
+fn replaces_the_default(default: &DefaultAction) -> bool {
+    matches!(default, DefaultAction::Draw(_))
+}
+
+async fn serve_photo(
+    request: &HttpRequest,
+    state: &AppState,
+    avatar: &AvatarRequest,
+    photo: &crate::store::photos::PhotoRef,
+) -> Result<HttpResponse, AppError> {
+    let format = avatar.format.unwrap_or(photo.format);
+    let rendition = state.renderer.photo(photo, avatar.size, format).await?;
+    Ok(image_response(
+        request,
+        state,
+        avatar,
+        &rendition,
+        Some(photo.modified_at),
+    ))
 }
 
 /// `/avatar` and `/avatar/` with no hash go to the home page.
@@ -195,6 +219,16 @@ fn etag_list_matches(list: &str, etag: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domains_default_image_replaces_only_drawn_defaults() {
+        let drawn = DefaultAction::Draw(crate::defaults::Style::Identicon);
+        assert!(replaces_the_default(&drawn));
+        assert!(!replaces_the_default(&DefaultAction::NotFound));
+        assert!(!replaces_the_default(&DefaultAction::Redirect(
+            "https://example.org/x.png".into()
+        )));
+    }
 
     #[test]
     fn etag_lists_match_weakly_and_with_star() {

@@ -41,6 +41,8 @@ struct Entry {
 struct PhotoMeta {
     version: u32,
     format: PhotoFormat,
+    /// A domain's default image (such a photo is never an address's own).
+    domain_default: bool,
 }
 
 /// What memory knows of a digest.
@@ -85,6 +87,7 @@ fn compact(prefix: Prefix, photo: &PhotoRef) -> (Entry, Option<PhotoMeta>) {
             Some(PhotoMeta {
                 version,
                 format: photo.format,
+                domain_default: photo.domain_default,
             }),
         ),
         _ => (
@@ -166,6 +169,7 @@ impl ServedIndex {
                     version: i64::from(meta.version),
                     format: meta.format,
                     modified_at: i64::from(entry.modified_at),
+                    domain_default: meta.domain_default,
                 }),
                 None => Known::AskDatabase,
             },
@@ -290,6 +294,7 @@ mod tests {
             version: id % 7,
             format: PhotoFormat::Jpeg,
             modified_at: 1_700_000_000 + id,
+            domain_default: id % 5 == 0,
         }
     }
 

@@ -108,6 +108,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Name the accounts that administer a domain: on /domains they see its addresses, take
+    /// a photo that breaks policy off one, and set the domain's default image.
+    DomainAdmin {
+        #[command(subcommand)]
+        command: DomainAdminCommand,
+    },
     /// Print the effective configuration as TOML.
     Config,
     /// Check a domain's Libravatar SRV records, as a client would see them.
@@ -124,6 +130,28 @@ pub enum Command {
         #[arg(long, value_name = "IP:PORT")]
         dns: Vec<std::net::SocketAddr>,
         /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DomainAdminCommand {
+    /// Let an account administer a domain (example.org).
+    Add {
+        domain: String,
+        /// The account's login address.
+        account: String,
+    },
+    /// Take a domain away from an account.
+    Remove {
+        domain: String,
+        /// The account's login address.
+        account: String,
+    },
+    /// List every domain with its administrators.
+    List {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

@@ -11,7 +11,7 @@ use crate::store::api_tokens::{self, TokenListing, TokenRow, utc_text};
 use crate::store::users;
 
 /// The id of the account whose login is `email`, or why there is none.
-async fn account_id(pool: &Db, email: &str) -> Result<i64, OperatorError> {
+pub(super) async fn account_id(pool: &Db, email: &str) -> Result<i64, OperatorError> {
     let unknown = || OperatorError::UnknownAccount(email.trim().to_string());
     let identity = Identity::parse(email).map_err(|_| unknown())?;
     let Identity::Email(normalised) = identity else {

@@ -15,7 +15,7 @@ use std::future::Future;
 use super::{Db, Pool};
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 10] = [
     "users",
     "photos",
     "addresses",
@@ -24,6 +24,8 @@ pub const TABLES: [&str; 8] = [
     "api_tokens",
     "tokens",
     "sessions",
+    "domain_admins",
+    "domain_defaults",
 ];
 
 /// Rows per INSERT (PostgreSQL allows 65,535 parameters a statement; `photos` has 11
@@ -55,6 +57,7 @@ async fn target_columns(target: &Db, table: &str) -> Result<Vec<(String, Kind)>,
             sqlx::query_as(
                 "SELECT column_name::text, data_type::text FROM information_schema.columns
                  WHERE table_schema = current_schema() AND table_name = $1
+                   AND is_generated = 'NEVER'
                  ORDER BY ordinal_position",
             )
             .bind(table)
@@ -122,6 +125,8 @@ fn key_columns(table: &str) -> &'static [&'static str] {
         "address_digests" => &["digest", "address_id"],
         "profiles" => &["user_id"],
         "tokens" | "sessions" => &["token_hash"],
+        "domain_admins" => &["domain", "user_id"],
+        "domain_defaults" => &["domain"],
         _ => &["id"],
     }
 }

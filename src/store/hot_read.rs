@@ -25,12 +25,13 @@ use crate::imaging::PhotoFormat;
 
 /// The same query as [`super::photos::photo_for_digest`].
 const PHOTO_FOR_DIGEST: &str = "SELECT p.id, p.version, p.format,
-        MAX(p.updated_at, a.updated_at) AS modified_at
+        MAX(p.updated_at, a.updated_at) AS modified_at, a.photo_id IS NULL
     FROM address_digests d
     JOIN addresses a ON a.id = d.address_id
-    JOIN photos p ON p.id = a.photo_id
+    LEFT JOIN domain_defaults dd ON a.photo_id IS NULL AND dd.domain = a.domain
+    JOIN photos p ON p.id = COALESCE(a.photo_id, dd.photo_id)
     WHERE d.digest = ?1 AND a.confirmed_at IS NOT NULL
-    ORDER BY d.exact DESC, a.confirmed_at DESC
+    ORDER BY a.photo_id IS NULL, d.exact DESC, a.confirmed_at DESC
     LIMIT 1";
 
 /// Read-only connections for [`HotReads::photo_for_digest`].
@@ -78,7 +79,7 @@ impl HotReads {
     }
 }
 
-/// A row of `id, version, format, modified_at` as a [`PhotoRef`].
+/// A row of `id, version, format, modified_at, domain_default` as a [`PhotoRef`].
 fn photo_ref(row: &rusqlite::Row<'_>) -> Result<Option<PhotoRef>, rusqlite::Error> {
     let format: String = row.get(2)?;
     let Some(format) = PhotoFormat::from_name(&format) else {
@@ -89,6 +90,7 @@ fn photo_ref(row: &rusqlite::Row<'_>) -> Result<Option<PhotoRef>, rusqlite::Erro
         version: row.get(1)?,
         format,
         modified_at: row.get(3)?,
+        domain_default: row.get(4)?,
     }))
 }
 
@@ -118,8 +120,11 @@ pub fn each_served_answer<T>(
         connection.query_row("SELECT COUNT(*) FROM address_digests", [], |row| row.get(0))?;
     let mut folded = start(count.max(0) as u64);
     let mut addresses = connection.prepare(
-        "SELECT p.id, p.version, p.format, MAX(p.updated_at, a.updated_at), a.id
-         FROM addresses a JOIN photos p ON p.id = a.photo_id
+        "SELECT p.id, p.version, p.format, MAX(p.updated_at, a.updated_at),
+                a.photo_id IS NULL, a.id
+         FROM addresses a
+         LEFT JOIN domain_defaults dd ON a.photo_id IS NULL AND dd.domain = a.domain
+         JOIN photos p ON p.id = COALESCE(a.photo_id, dd.photo_id)
          WHERE a.confirmed_at IS NOT NULL
          ORDER BY a.id",
     )?;
@@ -135,7 +140,7 @@ pub fn each_served_answer<T>(
         // Both scans ascend by address id: move the address scan up to this digest's owner.
         while address.as_ref().is_none_or(|(id, _)| *id < owner) {
             match addresses.next()? {
-                Some(served) => address = Some((served.get(4)?, photo_ref(served)?)),
+                Some(served) => address = Some((served.get(5)?, photo_ref(served)?)),
                 None => return Ok(folded),
             }
         }

@@ -63,6 +63,7 @@ pub mod backup;
 pub mod changes;
 pub mod copy;
 mod db;
+pub mod domains;
 pub mod export;
 pub mod feed;
 pub mod file_modes;

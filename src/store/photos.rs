@@ -13,6 +13,9 @@ pub struct PhotoRef {
     pub format: PhotoFormat,
     /// When this photo became the one served for the address (Unix seconds).
     pub modified_at: i64,
+    /// The address shows no photo of its own: this is its domain's default image, served
+    /// only where a drawn default would be ([`crate::avatar::handler`]).
+    pub domain_default: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -21,20 +24,26 @@ struct PhotoRefRow {
     version: i64,
     format: String,
     modified_at: i64,
+    #[sqlx(default)]
+    domain_default: bool,
 }
 
-/// The photo served for `digest`: the photo of the confirmed address the digest belongs to.
-/// The exact digest of an address wins over another address's OpenID variant.
+/// The photo served for `digest`: the photo of the confirmed address the digest belongs to,
+/// or its domain's default image when it has none. An address's own photo wins over a
+/// domain's default, and the exact digest of an address over another address's OpenID
+/// variant.
 pub async fn photo_for_digest(db: &Db, digest: &Digest) -> Result<Option<PhotoRef>, sqlx::Error> {
     let row: Option<PhotoRefRow> = on_pool!(db, pool => sqlx::query_as(
         "SELECT p.id, p.version, p.format,
                 CASE WHEN p.updated_at > a.updated_at THEN p.updated_at
-                     ELSE a.updated_at END AS modified_at
+                     ELSE a.updated_at END AS modified_at,
+                a.photo_id IS NULL AS domain_default
          FROM address_digests d
          JOIN addresses a ON a.id = d.address_id
-         JOIN photos p ON p.id = a.photo_id
+         LEFT JOIN domain_defaults dd ON a.photo_id IS NULL AND dd.domain = a.domain
+         JOIN photos p ON p.id = COALESCE(a.photo_id, dd.photo_id)
          WHERE d.digest = $1 AND a.confirmed_at IS NOT NULL
-         ORDER BY d.exact DESC, a.confirmed_at DESC
+         ORDER BY a.photo_id IS NULL, d.exact DESC, a.confirmed_at DESC
          LIMIT 1",
     )
     .bind(digest.to_hex())
@@ -50,6 +59,7 @@ impl PhotoRefRow {
             version: self.version,
             format: PhotoFormat::from_name(&self.format)?,
             modified_at: self.modified_at,
+            domain_default: self.domain_default,
         })
     }
 }
@@ -96,12 +106,14 @@ pub async fn stored_content_digests(
     Ok(stored)
 }
 
-/// Deletes operator photos (no owning account) that no address points at any more.
-/// Account photos stay until their owner deletes them. Returns how many were removed.
+/// Deletes operator photos (no owning account) that no address points at any more and that
+/// are no domain's default image. Account photos stay until their owner deletes them.
+/// Returns how many were removed.
 pub async fn delete_unreferenced(tx: &mut Tx) -> Result<u64, sqlx::Error> {
     on_tx!(tx, conn => sqlx::query(
         "DELETE FROM photos WHERE user_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM addresses WHERE photo_id = photos.id)",
+           AND NOT EXISTS (SELECT 1 FROM addresses WHERE photo_id = photos.id)
+           AND NOT EXISTS (SELECT 1 FROM domain_defaults WHERE photo_id = photos.id)",
     )
     .execute(conn)
     .await
@@ -250,24 +262,34 @@ pub async fn each_served_answer<T>(
             .fetch_one(&mut *conn)
             .await?;
         let mut folded = start(count.max(0) as u64);
-        let mut rows = sqlx::query_as::<_, (String, i64, i64, String, i64)>(
+        let mut rows = sqlx::query_as::<_, (String, i64, i64, String, i64, bool)>(
             "SELECT d.digest, p.id, p.version, p.format,
                     CASE WHEN p.updated_at > a.updated_at THEN p.updated_at
-                         ELSE a.updated_at END
+                         ELSE a.updated_at END,
+                    a.photo_id IS NULL
              FROM address_digests d
              JOIN addresses a ON a.id = d.address_id
-             JOIN photos p ON p.id = a.photo_id
+             LEFT JOIN domain_defaults dd ON a.photo_id IS NULL AND dd.domain = a.domain
+             JOIN photos p ON p.id = COALESCE(a.photo_id, dd.photo_id)
              WHERE a.confirmed_at IS NOT NULL
-             ORDER BY d.digest, d.exact DESC, a.confirmed_at DESC",
+             ORDER BY d.digest, a.photo_id IS NULL, d.exact DESC, a.confirmed_at DESC",
         )
         .fetch(&mut *conn);
         let mut last = String::new();
-        while let Some((hex, id, version, format, modified_at)) = rows.try_next().await? {
+        while let Some((hex, id, version, format, modified_at, domain_default)) =
+            rows.try_next().await?
+        {
             // The winner comes first; the digest's other rows are skipped.
             if hex == last {
                 continue;
             }
-            let row = PhotoRefRow { id, version, format, modified_at };
+            let row = PhotoRefRow {
+                id,
+                version,
+                format,
+                modified_at,
+                domain_default,
+            };
             if let Some(photo) = row.into_ref() {
                 each(&mut folded, &hex, &photo);
             }

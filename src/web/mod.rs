@@ -10,6 +10,7 @@
 //! - [`recrop`]: cropping a stored photo again, without uploading it again.
 //! - [`tokens`]: the account's API tokens (`/account/tokens`).
 //! - [`data`]: the account's own export and photo imports (`/account/data`).
+//! - [`domains`]: domain administration (`/domains`): addresses, photos taken off, logos.
 
 pub mod account;
 pub mod api_docs;
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod check;
 pub mod claims;
 pub mod data;
+pub mod domains;
 pub mod error_pages;
 pub mod gallery;
 pub mod home;
@@ -73,4 +75,9 @@ crate::routes! {
     "/account/photos/{id}/original" => { GET => recrop::original },
     "/account/photos/{id}/assign" => { POST => photos::assign_to_addresses },
     "/account/photos/{id}/preview" => { GET => photos::preview },
+    "/domains" => { GET => domains::domains_page },
+    "/domains/{domain}" => { GET => domains::show },
+    "/domains/{domain}/addresses/{id}/take-photo-off" => { POST => domains::take_photo_off },
+    "/domains/{domain}/default" => { POST => domains::set_default },
+    "/domains/{domain}/default/remove" => { POST => domains::remove_default },
 }

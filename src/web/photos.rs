@@ -23,27 +23,28 @@ const PHOTO: Option<&str> = Some("photo-file");
 const MAX_PARTS: usize = 16;
 const MAX_TEXT_PART: usize = 256;
 
-/// What the upload form sent.
+/// What an upload form sent.
 #[derive(Default)]
-struct UploadForm {
-    csrf: String,
-    photo: Option<Vec<u8>>,
-    crop: [Option<u32>; 3],
+pub(super) struct UploadForm {
+    pub csrf: String,
+    pub photo: Option<Vec<u8>>,
+    pub crop: [Option<u32>; 3],
 }
 
-/// Reads the multipart body with a cap on every part; the file may not exceed the intake's
-/// byte limit (plus one byte, so "too large" is detected rather than truncated).
-async fn read_upload(
+/// Reads the multipart body with a cap on every part; the file (part `photo`) may not exceed
+/// the intake's byte limit (plus one byte, so "too large" is detected rather than
+/// truncated). A refusal is a sentence for the page.
+pub(super) async fn read_upload(
     mut multipart: Multipart,
     max_file: u64,
-) -> Result<UploadForm, Result<String, AppError>> {
+) -> Result<UploadForm, String> {
     let mut form = UploadForm::default();
     let mut parts = 0;
     while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|e| Ok(format!("The upload could not be read: {e}")))?;
+        let mut field = field.map_err(|e| format!("The upload could not be read: {e}"))?;
         parts += 1;
         if parts > MAX_PARTS {
-            return Err(Ok("The form has too many parts.".into()));
+            return Err("The form has too many parts.".into());
         }
         let name = field.name().unwrap_or_default().to_string();
         let cap = if name == "photo" {
@@ -53,16 +54,16 @@ async fn read_upload(
         };
         let mut value = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| Ok(format!("The upload could not be read: {e}")))?;
+            let chunk = chunk.map_err(|e| format!("The upload could not be read: {e}"))?;
             if value.len() + chunk.len() > cap {
                 if name == "photo" {
                     let error = IntakeError::TooLarge {
                         size: (value.len() + chunk.len()) as u64,
                         limit: max_file,
                     };
-                    return Err(Ok(format!("The photo was refused: {error}.")));
+                    return Err(format!("The photo was refused: {error}."));
                 }
-                return Err(Ok(format!("The form field {name} is too long.")));
+                return Err(format!("The form field {name} is too long."));
             }
             value.extend_from_slice(&chunk);
         }
@@ -88,8 +89,7 @@ pub async fn upload(
     let limits = intake_limits(&state.config);
     let form = match read_upload(multipart, limits.max_bytes).await {
         Ok(form) => form,
-        Err(Ok(message)) => return after_field_action(&state, PHOTO, Err(message)).await,
-        Err(Err(error)) => return Err(error),
+        Err(message) => return after_field_action(&state, PHOTO, Err(message)).await,
     };
     visitor.check_csrf(&form.csrf)?;
     let Some(bytes) = form.photo.filter(|b| !b.is_empty()) else {

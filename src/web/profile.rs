@@ -64,6 +64,8 @@ struct ProfilePage {
     max_photos: usize,
     max_upload_mb: u64,
     max_upload_bytes: u64,
+    /// Whether the operator named this account a domain administrator (`/domains`).
+    administers_domains: bool,
 }
 
 /// Fixed texts for `?done=` after flows that end on this page.
@@ -172,6 +174,9 @@ pub async fn profile(
         max_photos: state.config.max_photos_per_account as usize,
         max_upload_mb: state.config.max_upload_bytes.div_ceil(1_000_000),
         max_upload_bytes: state.config.max_upload_bytes,
+        administers_domains: !crate::store::domains::administered_by(&state.pool, user.user_id)
+            .await?
+            .is_empty(),
     };
     let mut response = render_page(&visitor, &page, StatusCode::OK)?;
     if flash.is_some() {

@@ -20,6 +20,7 @@ mod cli_operator;
 mod crash;
 mod database_restart;
 mod dns_server;
+mod domain_admins;
 mod export;
 mod failover;
 mod federation;

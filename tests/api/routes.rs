@@ -35,6 +35,7 @@ fn sample_path(pattern: &str) -> String {
             "token" | "proof" => "a".repeat(64),
             "id" | "image_id" => "1".to_string(),
             "name" => "style.css".to_string(),
+            "domain" => "corp.test".to_string(),
             other => panic!("no sample for {{{other}}} in {pattern}: add one here"),
         });
         rest = &rest[end + 1..];

@@ -112,12 +112,13 @@ async fn ask_for_email(state: &AppState, provider: Provider, email: &str) -> Out
 
 async fn ask_local(state: &AppState, sha256: &Digest) -> Outcome {
     match state.lookup.photo_for(sha256).await {
-        Ok(Some(_)) => Outcome::Found {
+        // A domain's default image is not the person's photo.
+        Ok(Some(photo)) if !photo.domain_default => Outcome::Found {
             image: format!("{}/avatar/{sha256}", state.config.base_url),
             name: local_name(state, sha256).await,
             source_url: state.config.base_url.clone(),
         },
-        Ok(None) => Outcome::NotFound,
+        Ok(_) => Outcome::NotFound,
         Err(error) => {
             tracing::error!(%error, "local lookup failed");
             Outcome::Failed
