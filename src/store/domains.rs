@@ -212,6 +212,7 @@ pub async fn default_photo(db: &Db, domain: &str) -> Result<Option<i64>, sqlx::E
 mod tests {
     use super::*;
     use crate::identity::Identity;
+    use crate::store::photos::PhotoRef;
     use crate::store::testkit::{prepared_photo, temp_database};
 
     #[test]
@@ -264,5 +265,59 @@ mod tests {
         drop(tx);
         assert!(remove_default(pool, "corp.test").await.unwrap());
         assert!(!remove_default(pool, "corp.test").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn every_read_of_the_served_answers_sees_a_domains_default() {
+        let database = temp_database().await;
+        let pool = &database.pool;
+        let user = crate::store::users::create(pool, "it@corp.test", "x")
+            .await
+            .unwrap()
+            .unwrap();
+        let bare = Identity::parse("it@corp.test").unwrap();
+        crate::store::addresses::confirm_for_user(pool, user, &bare)
+            .await
+            .unwrap();
+        let elsewhere = Identity::parse("it@other.test").unwrap();
+        crate::store::addresses::confirm_for_user(pool, user, &elsewhere)
+            .await
+            .unwrap();
+        set_default(pool, "corp.test", &prepared_photo("logo"), user)
+            .await
+            .unwrap();
+        let logo = default_photo(pool, "corp.test").await.unwrap().unwrap();
+        for digest in bare.digests() {
+            let served = crate::store::photos::photo_for_digest(pool, &digest)
+                .await
+                .unwrap()
+                .expect("the domain's default");
+            assert_eq!((served.id, served.domain_default), (logo, true));
+        }
+        let streamed = crate::store::hot_read::each_served_answer(
+            &database.path,
+            |_| Vec::new(),
+            |all: &mut Vec<(String, PhotoRef)>, digest, photo| all.push((digest.into(), *photo)),
+        )
+        .unwrap();
+        let hexes: Vec<String> = bare.digests().iter().map(|d| d.to_hex()).collect();
+        assert_eq!(
+            streamed.len(),
+            2,
+            "only it@corp.test's digests: {streamed:?}"
+        );
+        assert!(
+            streamed.iter().all(|(hex, photo)| hexes.contains(hex)
+                && photo.domain_default
+                && photo.id == logo)
+        );
+        let from_sqlx = crate::store::photos::each_served_answer(
+            pool,
+            |_| 0,
+            |count: &mut usize, _, photo| *count += usize::from(photo.domain_default),
+        )
+        .await
+        .unwrap();
+        assert_eq!(from_sqlx, 2);
     }
 }
