@@ -436,3 +436,32 @@ async fn the_openapi_document_and_the_api_page_describe_the_avatar_calls() {
         assert!(html.contains(example), "{example} on the API page");
     }
 }
+
+#[tokio::test]
+async fn a_flood_of_uploads_is_cut_at_the_tokens_budget_before_any_decode() {
+    const LIMIT: u32 = 5;
+    let (app, smtp) = spawn_app_with_mail(|c| c.api_token_rate_limit = LIMIT).await;
+    let ada = account(&app, &smtp, "ada@example.org").await;
+    let photo = png(&solid_photo(256, RED));
+    let uploads = (0..24).map(|_| {
+        let (app, token, photo) = (&app, ada.token.clone(), photo.clone());
+        async move { upload(app, &token, "", image_form(photo, "a.png")).await }
+    });
+    let answers = futures_util::future::join_all(uploads).await;
+    let stored = answers.iter().filter(|(status, _)| *status == 200).count();
+    let refused = answers.iter().filter(|(status, _)| *status == 429).count();
+    assert_eq!(stored, LIMIT as usize, "{answers:?}");
+    assert_eq!(refused, 24 - LIMIT as usize);
+    assert!(
+        answers
+            .iter()
+            .filter(|(status, _)| *status == 429)
+            .all(|(_, body)| body["code"] == "rate_limit_exceeded")
+    );
+    let photos = count(&app.operator, "SELECT COUNT(*) FROM photos").await;
+    assert_eq!(
+        photos,
+        i64::from(LIMIT),
+        "nothing past the budget was decoded or kept"
+    );
+}
