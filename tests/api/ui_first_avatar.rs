@@ -349,7 +349,7 @@ async fn the_home_page_shows_an_address_avatar_and_urls_hashed_in_the_browser_in
 }
 
 /// Pages a newcomer meets, signed in.
-const PAGES: [&str; 11] = [
+const PAGES: [&str; 13] = [
     "/account",
     "/",
     "/tools/defaults",
@@ -361,6 +361,8 @@ const PAGES: [&str; 11] = [
     "/no/such/page",
     "/account/addresses/1/remove",
     "/account/photos/1/delete",
+    "/domains",
+    "/domains/example.org",
 ];
 
 /// Pages a newcomer meets before signing in.
@@ -391,6 +393,13 @@ async fn no_page_scrolls_sideways_at_phone_width_in_chromium() {
     browser
         .wait_until("document.querySelector('.notice')")
         .await;
+    let admin = app.cameo(&[
+        "domain-admin",
+        "add",
+        "example.org",
+        "a.rather.long.address.for.a.phone@example.org",
+    ]);
+    assert!(admin.status.success(), "{}", stderr(&admin));
     for path in PAGES {
         assert_fits(&browser, &app, path).await;
     }
