@@ -758,7 +758,7 @@ pub async fn delete_account(
         let problem = if has_password {
             "Your password is not right."
         } else {
-            "Type your account's email address exactly."
+            "Type the email address of your account exactly."
         };
         let layout = Layout::new("Delete your account", &visitor, &state)
             .with_field_error("password", problem);

@@ -305,23 +305,101 @@ async fn a_callback_works_once_and_only_in_the_browser_that_started_it() {
     assert_eq!(status, 400, "{page}");
     assert_eq!(count(&app.operator, "SELECT COUNT(*) FROM users").await, 1);
 
-    // The account has no password: a password login for it fails like a wrong one.
-    let anonymous = Browser::new(&app);
-    let (status, _, page) = anonymous
-        .submit(
-            "/login",
-            "/login",
-            &[
-                ("email", "alice@example.org"),
-                ("password", cameo::passwords::NO_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, 401, "{page}");
-    // And its password page says how to get one.
+    assert_eq!(count(&app.operator, "SELECT COUNT(*) FROM users").await, 1);
+}
+
+/// alice, signed in through the provider on a server that mails, with no password.
+async fn alice_by_provider() -> Option<(TestApp, Browser, crate::smtp::SmtpSink, Provider)> {
+    let person = Person {
+        picture: None,
+        ..alice("")
+    };
+    let (Setup { app, provider }, smtp) = start(&[person], true).await?;
+    let browser = Browser::new(&app);
+    let callback = sign_in_at_provider(&browser, &provider, "alice").await;
+    assert_eq!(
+        browser.client.get(&callback).send().await.unwrap().status(),
+        303
+    );
+    Some((app, browser, smtp.expect("a mail sink"), provider))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_made_by_the_provider_has_no_password_until_a_reset_link_sets_one() {
+    let Some((app, browser, smtp, _provider)) = alice_by_provider().await else {
+        return;
+    };
+    assert_eq!(
+        text_of(&app.operator, "SELECT password_hash FROM users").await,
+        cameo::passwords::NO_PASSWORD
+    );
+    let login = |password: &'static str| {
+        let anonymous = Browser::new(&app);
+        async move {
+            let fields = [("email", "alice@example.org"), ("password", password)];
+            anonymous.submit("/login", "/login", &fields).await.0
+        }
+    };
+    // The marker is no password: logging in with it fails like any wrong password.
+    assert_eq!(login(cameo::passwords::NO_PASSWORD).await, 401);
+    // Changing a password needs the current one: the page says how to get one instead.
     let (status, page) = browser.get("/account/password").await;
     assert_eq!(status, 409);
     assert!(page.contains("You log in with single sign-on"), "{page}");
+
+    let (status, _, _) = browser
+        .submit("/forgot", "/forgot", &[("email", "alice@example.org")])
+        .await;
+    assert_eq!(status, 200);
+    let link = crate::smtp::link_in(&smtp.wait_for("alice@example.org").await, "/reset/");
+    let path = link.trim_start_matches(&app.base).to_string();
+    let chosen = "alice's own password";
+    let fields = [("password", chosen), ("password_again", chosen)];
+    let (status, location, _) = browser.submit(&path, &path, &fields).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/login?done=password_reset")
+    );
+    assert_eq!(login("alice's own password").await, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_made_by_the_provider_is_deleted_by_typing_its_address() {
+    let Some((app, browser, _smtp, _provider)) = alice_by_provider().await else {
+        return;
+    };
+    let (status, page) = browser.get("/account/delete").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Your account's email address, to confirm"),
+        "{page}"
+    );
+    let (status, _, page) = browser
+        .submit(
+            "/account/delete",
+            "/account/delete",
+            &[("password", "bob@example.org")],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(
+        page.contains("Type the email address of your account exactly."),
+        "{page}"
+    );
+    let (status, _, page) = browser
+        .submit(
+            "/account/delete",
+            "/account/delete",
+            &[("password", " Alice@Example.org ")],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Your account is deleted"), "{page}");
+    assert_eq!(count(&app.operator, "SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(
+        count(&app.operator, "SELECT COUNT(*) FROM oidc_links").await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -541,4 +619,27 @@ async fn without_a_provider_there_is_no_single_sign_on() {
     let (status, page) = Browser::new(&app).get("/login").await;
     assert_eq!(status, 200);
     assert!(!page.contains("sso-login"), "{page}");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_said_in_words_and_starts_are_limited_per_client() {
+    // Nothing listens on port 1: every discovery is refused at once.
+    let app = spawn_app_with(|c| c.oidc = Some(settings("http://127.0.0.1:1"))).await;
+    for _ in 0..20 {
+        let response = app.get("/login/sso").await;
+        assert_eq!(response.status(), 502);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("The sign-in provider could not be reached"),
+            "{page}"
+        );
+        assert!(!page.contains("127.0.0.1:1"), "no internal detail: {page}");
+    }
+    let response = app.get("/login/sso").await;
+    assert_eq!(response.status(), 429);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Too many sign-ins were started from your network."),
+        "{page}"
+    );
 }
