@@ -241,4 +241,50 @@ mod tests {
         let refused = read_secret_file(&path).unwrap_err().to_string();
         assert!(!refused.contains("space inside"), "{refused}");
     }
+
+    fn load(file: &str, env: &[(&str, &str)]) -> Result<super::super::Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cameo.toml");
+        std::fs::write(&path, file).unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        let layers = Layers::load(Some(&path), env, Default::default())?;
+        super::super::Config::from_layers(&layers)
+    }
+
+    #[test]
+    fn an_oidc_table_with_its_secret_in_the_environment_is_read_and_never_printed() {
+        let file = "password_login = false\n[oidc]\nissuer = \"https://id.example.org\"\n\
+                    client_id = \"cameo\"\ndisplay_name = \"Example ID\"\n";
+        let config = load(file, &[("CAMEO_OIDC_CLIENT_SECRET", "s3cr3t-value")]).unwrap();
+        let oidc = config.oidc.as_ref().unwrap();
+        assert_eq!(oidc.issuer, "https://id.example.org");
+        assert_eq!(oidc.client_secret.expose(), "s3cr3t-value");
+        assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+        assert!(!config.password_login);
+        let printed = config.to_toml();
+        assert!(
+            printed.contains("oidc_client_secret = \"(set)\""),
+            "{printed}"
+        );
+        assert!(printed.contains("password_login = false"), "{printed}");
+        let debugged = format!("{config:?}");
+        assert!(!printed.contains("s3cr3t") && !debugged.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn half_a_setup_is_refused() {
+        let no_provider = load("password_login = false", &[]).unwrap_err();
+        assert!(
+            no_provider.to_string().contains("needs [oidc]"),
+            "{no_provider}"
+        );
+        let issuer = "[oidc]\nissuer = \"https://id.example.org\"\nclient_id = \"cameo\"";
+        let no_secret = load(issuer, &[]).unwrap_err();
+        assert!(
+            no_secret.to_string().contains("oidc_client_secret"),
+            "{no_secret}"
+        );
+        let unknown = load("[oidc]\nisuer = \"https://id.example.org\"", &[]).unwrap_err();
+        assert!(unknown.to_string().contains("oidc_isuer"), "{unknown}");
+    }
 }
