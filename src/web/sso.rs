@@ -156,7 +156,7 @@ pub async fn callback(
             .finish()
     } else {
         // Something to tell before going on: a page saying it, linking on.
-        let signed_in = Visitor::anonymous(&visitor);
+        let signed_in = Visitor::signed_in(&state, &session).await?;
         message(
             &signed_in,
             &state,

@@ -63,6 +63,16 @@ struct Setup {
 }
 
 async fn start(people: &[Person], mail: bool) -> Option<(Setup, Option<crate::smtp::SmtpSink>)> {
+    start_with(people, mail, true).await
+}
+
+/// As [`start`]; `allow_private` false keeps production's rule that pictures come only from
+/// public addresses.
+async fn start_with(
+    people: &[Person],
+    mail: bool,
+    allow_private: bool,
+) -> Option<(Setup, Option<crate::smtp::SmtpSink>)> {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let provider = Provider::start(&format!("{base}{CALLBACK}"), people).await?;
@@ -71,7 +81,7 @@ async fn start(people: &[Person], mail: bool) -> Option<(Setup, Option<crate::sm
         c.base_url = base.clone();
         c.oidc = Some(settings(&provider.issuer));
         // The picture server is on loopback, which the guarded client refuses otherwise.
-        c.allow_private_probe = true;
+        c.allow_private_probe = allow_private;
     };
     let (app, smtp) = if mail {
         let (app, smtp) = spawn_app_with_mail(adjust).await;
@@ -641,5 +651,74 @@ async fn an_unreachable_provider_is_said_in_words_and_starts_are_limited_per_cli
     assert!(
         page.contains("Too many sign-ins were started from your network."),
         "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picture_on_a_private_address_is_not_fetched_and_the_login_says_so() {
+    let pictures = start_picture_server().await;
+    let Some((Setup { app, provider }, _)) = start_with(&[alice(&pictures)], false, false).await
+    else {
+        return;
+    };
+    let browser = Browser::new(&app);
+    let callback = sign_in_at_provider(&browser, &provider, "alice").await;
+    let response = browser.client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("You are logged in"), "{page}");
+    assert!(
+        page.contains("Log out"),
+        "the page is the signed-in account's: {page}"
+    );
+    assert!(
+        page.contains("Your provider&#39;s picture was not imported: 127.0.0.1 is a private or local network address"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/account\""), "{page}");
+    assert_eq!(count(&app.operator, "SELECT COUNT(*) FROM photos").await, 0);
+    // Signed in all the same, with the address confirmed.
+    let (status, page) = browser.get("/account").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("alice@example.org"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_another_account_confirmed_since_stays_there_and_the_login_says_so() {
+    let Some((app, _, smtp, provider)) = alice_by_provider().await else {
+        return;
+    };
+    // bob confirms alice@example.org for his own account: it moves to him.
+    let bob = Browser::new(&app);
+    bob.sign_up_and_confirm(&smtp, "bob@example.org").await;
+    let (status, _, _) = bob
+        .submit(
+            "/account",
+            "/account/addresses",
+            &[("email", "alice@example.org")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(bob.confirm_from_mail(&smtp, "alice@example.org").await, 200);
+
+    let again = Browser::new(&app);
+    let callback = sign_in_at_provider(&again, &provider, "alice").await;
+    let response = again.client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(
+            "alice@example.org is confirmed by another account on this server, so it stays there"
+        ),
+        "{page}"
+    );
+    assert_eq!(
+        count(
+            &app.operator,
+            "SELECT COUNT(*) FROM addresses a JOIN users u ON u.id = a.user_id
+             WHERE a.address = 'alice@example.org' AND u.email = 'bob@example.org'"
+        )
+        .await,
+        1
     );
 }
