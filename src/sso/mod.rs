@@ -1,7 +1,8 @@
 //! Single sign-on through one OpenID provider (`[oidc]`): the authorization code flow with
 //! PKCE, `state` and `nonce`, on the `openidconnect` crate.
 //!
-//! - this file: [`Sso`], the provider as configured — discovery (cached), the address the
+//! - this file: [`Sso`], the provider as configured — discovery (cached; looked up again
+//!   when a token's signature fails, for keys rotated since), the address the
 //!   browser is sent to ([`Sso::begin`]), and the code exchanged for a checked ID token
 //!   ([`Sso::finish`]); plus [`local_return_path`], the only places a login may land.
 //! - [`http`]: the HTTP client handed to the crate (Cameo's, with timeouts and body caps).
@@ -18,7 +19,7 @@ pub mod token;
 
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
@@ -97,11 +98,13 @@ impl Sso {
         &self.settings.issuer
     }
 
-    /// The provider's metadata and keys, discovered at most every [`METADATA_LIFETIME`].
-    async fn metadata(&self) -> Result<CoreProviderMetadata, SsoError> {
+    /// The provider's metadata and keys, discovered at most every [`METADATA_LIFETIME`]
+    /// unless `fresh` asks for them now.
+    async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, SsoError> {
         let mut cached = self.discovered.lock().await;
         if let Some((metadata, at)) = cached.as_ref()
             && at.elapsed() < METADATA_LIFETIME
+            && !fresh
         {
             return Ok(metadata.clone());
         }
@@ -116,7 +119,7 @@ impl Sso {
 
     /// The client for the current metadata, and the metadata (its issuer and keys).
     async fn client(&self) -> Result<(ProviderClient, CoreProviderMetadata), SsoError> {
-        let metadata = self.metadata().await?;
+        let metadata = self.metadata(false).await?;
         let client = CoreClient::from_provider_metadata(
             metadata.clone(),
             ClientId::new(self.settings.client_id.clone()),
@@ -170,13 +173,29 @@ impl Sso {
             .map_err(|e| SsoError::Provider(format!("token exchange: {e}")))?;
         let id_token = openidconnect::TokenResponse::id_token(&answer)
             .ok_or_else(|| SsoError::Provider("no ID token in the answer".into()))?;
+        match self.check(id_token, &metadata, nonce) {
+            // The provider may have rotated its keys since they were cached: look once more.
+            Err(TokenRefusal::BadSignature) => {
+                let fresh = self.metadata(true).await?;
+                Ok(self.check(id_token, &fresh, nonce)?)
+            }
+            checked => Ok(checked?),
+        }
+    }
+
+    fn check(
+        &self,
+        id_token: &CoreIdToken,
+        metadata: &CoreProviderMetadata,
+        nonce: &str,
+    ) -> Result<ProviderIdentity, TokenRefusal> {
         let verifier = token::verifier(
             &self.settings.client_id,
             self.settings.client_secret.expose(),
             metadata.issuer(),
             metadata.jwks().clone(),
         );
-        Ok(token::check(id_token, &verifier, nonce)?)
+        token::check(id_token, &verifier, nonce)
     }
 }
 

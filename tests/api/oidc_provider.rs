@@ -2,6 +2,8 @@
 //! (npm), run by `tests/oidc/provider.mjs` under Node on a loopback port, one per test,
 //! stopped when the test ends.
 //!
+//! [`sign_in_at_provider`] walks its login and consent forms as a browser would.
+//!
 //! When `node` or `tests/oidc/node_modules` is missing the tests are skipped with one line
 //! saying what to install; under `CI` they fail instead (`.ci/run` runs `npm ci`).
 
@@ -11,6 +13,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
+
+use crate::browser::Browser;
+
+/// Cameo's callback path, as registered at the provider.
+pub const CALLBACK: &str = "/login/sso/callback";
 
 pub const CLIENT_ID: &str = "cameo-test";
 pub const CLIENT_SECRET: &str = "a-client-secret-only-these-tests-know";
@@ -120,4 +127,77 @@ impl Drop for Provider {
             eprintln!("oidc-provider's log:\n{}", log.unwrap_or_default());
         }
     }
+}
+
+/// The value of `attribute="…"` in the first tag of `html` holding `marker`.
+fn attribute_after(html: &str, marker: &str, attribute: &str) -> String {
+    let from = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"));
+    let tag_start = html[..from].rfind('<').unwrap();
+    let tag = &html[tag_start..];
+    let key = format!("{attribute}=\"");
+    let at = tag.find(&key).unwrap() + key.len();
+    tag[at..at + tag[at..].find('"').unwrap()].replace("&amp;", "&")
+}
+
+/// Starts a login at Cameo and walks the provider's login and consent forms as `login`,
+/// returning the callback URL the provider sends the browser back with (not yet followed).
+pub async fn sign_in_at_provider(browser: &Browser, provider: &Provider, login: &str) -> String {
+    sign_in_from(browser, provider, login, "/login/sso").await
+}
+
+/// As [`sign_in_at_provider`], starting at `start` (a path with its query).
+pub async fn sign_in_from(
+    browser: &Browser,
+    provider: &Provider,
+    login: &str,
+    start: &str,
+) -> String {
+    let mut url = format!("{}{start}", browser.base);
+    for _ in 0..20 {
+        if url.starts_with(&format!("{}{CALLBACK}", browser.base)) {
+            return url;
+        }
+        let response = browser.client.get(&url).send().await.unwrap();
+        if response.status().is_redirection() {
+            let location = response.headers()["location"].to_str().unwrap().to_string();
+            url = reqwest::Url::parse(&url)
+                .unwrap()
+                .join(&location)
+                .unwrap()
+                .to_string();
+            continue;
+        }
+        let html = response.text().await.unwrap();
+        let action = attribute_after(&html, "<form", "action");
+        let fields: Vec<(&str, &str)> = if html.contains("value=\"login\"") {
+            vec![("prompt", "login"), ("login", login), ("password", "any")]
+        } else {
+            vec![("prompt", "consent")]
+        };
+        let target = reqwest::Url::parse(&provider.issuer)
+            .unwrap()
+            .join(&action)
+            .unwrap();
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&fields)
+            .finish();
+        let response = browser
+            .client
+            .post(target)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        url = reqwest::Url::parse(&provider.issuer)
+            .unwrap()
+            .join(&location)
+            .unwrap()
+            .to_string();
+    }
+    panic!("the provider never sent the browser back");
 }
