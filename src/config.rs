@@ -6,6 +6,9 @@
 //! key, where the value came from and what is allowed. No global state: each test builds its
 //! own `Config`.
 
+mod oidc;
+pub use oidc::OidcSettings;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -156,6 +159,10 @@ pub struct Config {
     pub phone_default_region: Option<phonenumber::country::Id>,
     /// The WhatsApp gateways of phone lookups and how hard they may be asked.
     pub gateways: GatewaySettings,
+    /// Whether local passwords work (log in, sign up, reset); false needs [`Config::oidc`].
+    pub password_login: bool,
+    /// Single sign-on through an OpenID provider (`[oidc]`), when configured.
+    pub oidc: Option<OidcSettings>,
 }
 
 /// The WhatsApp gateways (seeds 003 GoWA and 004 Green API). An empty URL switches one off.
@@ -244,6 +251,9 @@ impl Config {
             Some(_) => layers.parse("base_url", parse_base_url)?,
             None => format!("http://{bind}"),
         };
+        let oidc = oidc::oidc_settings(layers)?;
+        let password_login = layers.parse("password_login", parse_bool)?;
+        oidc::check_password_login(password_login, oidc.as_ref())?;
         Ok(Config {
             bind,
             data_dir: layers.parse("data_dir", |v| Ok(PathBuf::from(v)))?,
@@ -386,6 +396,8 @@ impl Config {
             phone_default_region: layers
                 .parse("phone_default_region", crate::phone::parse_region)?,
             gateways: gateway_settings(layers)?,
+            password_login,
+            oidc,
         })
     }
 
@@ -570,9 +582,38 @@ impl Config {
             ("gateway_concurrency", gateways.concurrency.to_string()),
             ("gateway_min_interval_ms", millis(gateways.min_interval)),
         ];
+        let oidc = self.oidc.as_ref();
+        let oidc_entries = [
+            ("password_login", self.password_login.to_string()),
+            (
+                "oidc_issuer",
+                quoted(oidc.map_or("", |o| o.issuer.as_str())),
+            ),
+            (
+                "oidc_client_id",
+                quoted(oidc.map_or("", |o| o.client_id.as_str())),
+            ),
+            (
+                "oidc_client_secret",
+                quoted(oidc.map_or("", |o| o.client_secret.shown())),
+            ),
+            (
+                "oidc_scopes",
+                quoted(&oidc.map_or(String::new(), |o| o.scopes.join(" "))),
+            ),
+            (
+                "oidc_display_name",
+                quoted(oidc.map_or("", |o| o.display_name.as_str())),
+            ),
+            (
+                "oidc_timeout_ms",
+                oidc.map_or("5000".into(), |o| millis(o.timeout)),
+            ),
+        ];
         entries
             .iter()
             .chain(&gateway_entries)
+            .chain(&oidc_entries)
             .map(|(key, value)| format!("{key} = {value}\n"))
             .collect()
     }
@@ -897,13 +938,54 @@ const KEYS: &[Key] = &[
         allowed: "milliseconds, 0 to 60000",
         default: "1000",
     },
+    Key {
+        name: "password_login",
+        allowed: "true or false (false needs [oidc])",
+        default: "true",
+    },
+    Key {
+        name: "oidc_issuer",
+        allowed: "empty (no single sign-on) or the provider's issuer URL (https://, or http:// on loopback)",
+        default: "",
+    },
+    Key {
+        name: "oidc_client_id",
+        allowed: "the client id registered at the provider",
+        default: "",
+    },
+    Key {
+        name: "oidc_client_secret",
+        allowed: "the client secret, printable ASCII (never printed)",
+        default: "",
+    },
+    Key {
+        name: "oidc_client_secret_file",
+        allowed: "a file holding the client secret",
+        default: "",
+    },
+    Key {
+        name: "oidc_scopes",
+        allowed: "scope names separated by spaces",
+        default: "openid email profile",
+    },
+    Key {
+        name: "oidc_display_name",
+        allowed: "1 to 60 characters, shown as \"Log in with …\"",
+        default: "single sign-on",
+    },
+    Key {
+        name: "oidc_timeout_ms",
+        allowed: "milliseconds, 500 to 30000",
+        default: "5000",
+    },
 ];
 
 /// Keys whose values are never echoed, not even in an error about a bad value.
-const SECRET_KEYS: [&str; 5] = [
+const SECRET_KEYS: [&str; 6] = [
     "gowa_password",
     "greenapi_token",
     "metrics_token",
+    "oidc_client_secret",
     "purge_token",
     "s3_secret_access_key",
 ];
@@ -1036,6 +1118,7 @@ impl Layers {
                     e.message().replace('\n', " ")
                 ))
             })?;
+            oidc::flatten_oidc_table(&mut layers.file)?;
             layers.file_name = Some(path.to_path_buf());
         }
         for (name, value) in environment {

@@ -30,6 +30,8 @@
 //! - [`observe`]: request ids, the access log, `/healthz` and `/readyz`.
 //! - [`metrics`]: Prometheus series and `/metrics`.
 //! - [`passwords`]: the one bounded queue every argon2 hash and verification goes through.
+//! - [`sso`]: single sign-on through an OpenID provider (`[oidc]`): flow, ID-token checks,
+//!   which account a provider's person is.
 //! - [`secrets`]: argon2id hashes, random tokens and their stored SHA-256, shared by all.
 //! - [`route_table`]: every route and its methods in one list; HEAD wherever GET, 405 with
 //!   `Allow` for other methods.
@@ -62,6 +64,7 @@ pub mod photo_store;
 pub mod purge;
 pub mod route_table;
 pub mod secrets;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod web;

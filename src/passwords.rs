@@ -20,6 +20,16 @@ use crate::error::AppError;
 use crate::metrics::{Counter, Exposition, Kind};
 use crate::secrets::{hash_password, verify_password};
 
+/// The `password_hash` of an account made through single sign-on, which has no password:
+/// not a PHC string, so [`verify_password`] never accepts anything against it. A reset link
+/// (when `password_login` is on) replaces it with a real hash.
+pub const NO_PASSWORD: &str = "!no-password";
+
+/// Whether a stored hash is a password at all (not [`NO_PASSWORD`]).
+pub fn has_password(stored: &str) -> bool {
+    stored != NO_PASSWORD
+}
+
 /// Seconds a refused client is told to wait: a queue this short drains in well under that.
 const RETRY_AFTER_SECS: u64 = 2;
 
@@ -130,6 +140,15 @@ impl PasswordQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_no_password_marker_accepts_no_password() {
+        for typed in ["", "!no-password", "no-password", "anything at all"] {
+            assert!(!verify_password(NO_PASSWORD, typed), "{typed}");
+        }
+        assert!(!has_password(NO_PASSWORD));
+        assert!(has_password("$argon2id$v=19$m=19456,t=2,p=1$x$y"));
+    }
 
     #[test]
     fn the_queue_has_one_runner_per_core_and_four_waiting_places_each_by_default() {

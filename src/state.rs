@@ -50,6 +50,8 @@ pub struct AppState {
     pub photo_bucket: Option<PhotoBucket>,
     /// The WhatsApp gateways of phone lookups.
     pub gateways: Gateways,
+    /// Single sign-on through the `[oidc]` provider, when one is configured.
+    pub sso: Option<Arc<crate::sso::Sso>>,
 }
 
 impl AppState {
@@ -65,7 +67,14 @@ impl AppState {
         let photo_bucket = PhotoBucket::from_config(&config).map_err(AppError::Internal)?;
         let cache_control = HeaderValue::from_str(&config.avatar_cache_control())
             .expect("digits make a valid header value");
+        let sso = match &config.oidc {
+            Some(settings) => Some(Arc::new(
+                crate::sso::Sso::new(settings, &config.base_url).map_err(AppError::Internal)?,
+            )),
+            None => None,
+        };
         Ok(AppState {
+            sso,
             outbox: Outbox::start(
                 Mailer::from_config(&config).map_err(AppError::Internal)?,
                 OUTBOX_CAPACITY,

@@ -14,9 +14,11 @@ use std::future::Future;
 
 use super::{Db, Pool};
 
-/// The tables copied, parents before children.
-pub const TABLES: [&str; 10] = [
+/// The tables copied, parents before children. (`oidc_logins`, logins at the provider for
+/// the next ten minutes, are running state like the rate limits.)
+pub const TABLES: [&str; 11] = [
     "users",
+    "oidc_links",
     "photos",
     "addresses",
     "address_digests",
@@ -127,6 +129,7 @@ fn key_columns(table: &str) -> &'static [&'static str] {
         "tokens" | "sessions" => &["token_hash"],
         "domain_admins" => &["domain", "user_id"],
         "domain_defaults" => &["domain"],
+        "oidc_links" => &["issuer", "subject"],
         _ => &["id"],
     }
 }
@@ -357,6 +360,16 @@ mod tests {
     #[tokio::test]
     async fn a_copy_keeps_every_row_and_can_run_again() {
         let source = temp_database().await;
+        // An account a provider made, and its link (a key of two columns).
+        crate::store::oidc::create_linked_account(
+            &source.pool,
+            "sso@example.org",
+            "!",
+            "https://id.example.org",
+            "subject-1",
+        )
+        .await
+        .unwrap();
         // 300 addresses: their 600 digests take two pages.
         for n in 0..300 {
             let who = Identity::parse(&format!("user{n}@example.org")).unwrap();
@@ -391,5 +404,6 @@ mod tests {
             photo_digests(&target.pool).await.unwrap()
         );
         assert_eq!(count(&target.pool, "address_digests").await.unwrap(), 600);
+        assert_eq!(count(&target.pool, "oidc_links").await.unwrap(), 1);
     }
 }

@@ -69,6 +69,7 @@ pub mod feed;
 pub mod file_modes;
 pub mod gateway_copies;
 pub mod hot_read;
+pub mod oidc;
 pub mod photos;
 pub mod profiles;
 pub mod stats;

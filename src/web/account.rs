@@ -25,6 +25,7 @@ use crate::client::limit_key_of;
 use crate::error::AppError;
 use crate::identity::Identity;
 use crate::mail::Outgoing;
+use crate::passwords::has_password;
 use crate::state::AppState;
 use crate::store::tokens::{self, Purpose};
 use crate::store::users;
@@ -46,6 +47,8 @@ struct SignupPage {
 struct LoginPage {
     layout: Layout,
     email: String,
+    /// Where single sign-on lands afterwards (a local path), or empty.
+    next: String,
 }
 
 #[derive(Template)]
@@ -71,6 +74,8 @@ struct PasswordPage {
 #[template(path = "delete.html")]
 struct DeletePage {
     layout: Layout,
+    /// False for an account made by single sign-on: its address is typed instead.
+    has_password: bool,
 }
 
 #[derive(Template)]
@@ -105,6 +110,43 @@ pub fn message(
         link: link.map(|(href, label)| (href.to_string(), label.to_string())),
     };
     render_page(visitor, &page, status)
+}
+
+/// The page every password form answers with when `password_login` is off (403), naming
+/// the provider to log in with instead; `None` when passwords work.
+fn passwords_off(visitor: &Visitor, state: &AppState) -> Option<Result<HttpResponse, AppError>> {
+    if state.config.password_login {
+        return None;
+    }
+    let provider = provider_name(state);
+    Some(message(
+        visitor,
+        state,
+        StatusCode::FORBIDDEN,
+        "Passwords are off on this server",
+        format!(
+            "This server does not use passwords: log in with {provider}. Sign-up and password \
+             resets happen there too."
+        ),
+        Some(("/login", "Log in")),
+    ))
+}
+
+/// How the pages name the single sign-on provider.
+fn provider_name(state: &AppState) -> &str {
+    state
+        .sso
+        .as_ref()
+        .map_or("single sign-on", |sso| sso.display_name())
+}
+
+/// Returns [`passwords_off`]'s page from the handler when passwords are off.
+macro_rules! unless_passwords_off {
+    ($visitor:expr, $state:expr) => {
+        if let Some(page) = passwords_off($visitor, $state) {
+            return page;
+        }
+    };
 }
 
 /// Shows a refusal that a client should wait out (a rate limit: 429; a full password
@@ -168,7 +210,12 @@ pub async fn signup_form(
         layout: Layout::new("Sign up", &visitor, &state),
         email: String::new(),
     };
-    render_page(&visitor, &page, StatusCode::OK)
+    let status = if state.config.password_login {
+        StatusCode::OK
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    render_page(&visitor, &page, status)
 }
 
 pub async fn signup(
@@ -192,6 +239,7 @@ pub async fn signup(
         )
     };
     let refuse = |message: String, status: StatusCode| refuse_at(None, message, status);
+    unless_passwords_off!(&visitor, &state);
     if !state.config.registration_open {
         return refuse(
             "This server does not take new sign-ups.".into(),
@@ -264,9 +312,14 @@ pub async fn login_form(
     if request.query_string() == "done=password_reset" {
         layout = layout.with_notice("Your password is changed. Log in with the new one.");
     }
+    let next = form_urlencoded::parse(request.query_string().as_bytes())
+        .find(|(key, _)| key == "next")
+        .map(|(_, asked)| crate::sso::local_return_path(&asked))
+        .unwrap_or_default();
     let page = LoginPage {
         layout,
         email: String::new(),
+        next,
     };
     render_page(&visitor, &page, StatusCode::OK)
 }
@@ -290,10 +343,16 @@ pub async fn login(
             &LoginPage {
                 layout,
                 email: email.clone(),
+                next: String::new(),
             },
             status,
         )
     };
+    if !state.config.password_login {
+        let provider = provider_name(&state);
+        let text = format!("This server does not use passwords: log in with {provider}.");
+        return refuse(text, StatusCode::FORBIDDEN);
+    }
     // Each attempt is counted before its password is checked, so a burst cannot verify
     // more guesses than the limits allow; a client over its limit does not even count
     // against the account.
@@ -306,7 +365,11 @@ pub async fn login(
         auth::take(&state.pool, LOGINS_PER_ACCOUNT, &email).await,
         refuse
     );
-    let user = users::by_email(&state.pool, &email).await?;
+    // An account without a password (made by single sign-on) is checked against the dummy
+    // too, so it takes the same time as any wrong password and never matches.
+    let user = users::by_email(&state.pool, &email)
+        .await?
+        .filter(|u| has_password(&u.password_hash));
     let stored = user
         .as_ref()
         .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
@@ -323,6 +386,7 @@ pub async fn login(
         let page = LoginPage {
             layout,
             email: email.clone(),
+            next: String::new(),
         };
         return render_page(&visitor, &page, StatusCode::UNAUTHORIZED);
     };
@@ -357,6 +421,7 @@ pub async fn forgot_form(
     visitor: Visitor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    unless_passwords_off!(&visitor, &state);
     render_page(
         &visitor,
         &ForgotPage {
@@ -375,6 +440,7 @@ pub async fn forgot(
         let layout = Layout::new("Reset your password", &visitor, &state).with_error(message);
         render_page(&visitor, &ForgotPage { layout }, status)
     };
+    unless_passwords_off!(&visitor, &state);
     let client = limit_key_of(&request, &state.config);
     or_refuse!(
         auth::take(&state.pool, FORGOTS_PER_CLIENT, &client).await,
@@ -460,6 +526,7 @@ pub async fn reset_form(
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    unless_passwords_off!(&visitor, &state);
     let token = link_token(token)?;
     if tokens::live_owner(&state.pool, &token_hash(&token), Purpose::ResetPassword)
         .await?
@@ -492,6 +559,7 @@ pub async fn reset(
             status,
         )
     };
+    unless_passwords_off!(&visitor, &state);
     // Cheap checks first: the client's budget, then whether the link lives at all.
     let client = limit_key_of(&request, &state.config);
     or_refuse!(
@@ -531,7 +599,11 @@ pub async fn password_form(
     visitor: Visitor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    visitor.require_user()?;
+    let user = visitor.require_user()?;
+    unless_passwords_off!(&visitor, &state);
+    if let Some(page) = without_password(&visitor, &state, user.user_id).await? {
+        return Ok(page);
+    }
     render_page(
         &visitor,
         &PasswordPage {
@@ -558,6 +630,10 @@ pub async fn change_password(
             Layout::new("Change your password", &visitor, &state).with_field_error(field, problem);
         render_page(&visitor, &PasswordPage { layout }, status)
     };
+    unless_passwords_off!(&visitor, &state);
+    if let Some(page) = without_password(&visitor, &state, user.user_id).await? {
+        return Ok(page);
+    }
     let password = form.get("password");
     if let Err(problem) = check_password_pair(password, form.get("password_again")) {
         return refuse_at(
@@ -588,6 +664,29 @@ pub async fn change_password(
     Ok(see_other("/account?done=password_changed"))
 }
 
+/// The page for an account without a password (made by single sign-on), which has no
+/// current password to type: a reset link sets its first one. `None` for other accounts.
+async fn without_password(
+    visitor: &Visitor,
+    state: &AppState,
+    user_id: i64,
+) -> Result<Option<HttpResponse>, AppError> {
+    if account_has_password(state, user_id).await? {
+        return Ok(None);
+    }
+    message(
+        visitor,
+        state,
+        StatusCode::CONFLICT,
+        "Your account has no password",
+        "You log in with single sign-on. To have a password too, ask for a reset link: it \
+         lets you choose one."
+            .into(),
+        Some(("/forgot", "Send me a link")),
+    )
+    .map(Some)
+}
+
 /// Checks a logged-in account's password (to change it or delete the account), counted
 /// against the account's own limit first so a stolen session cannot guess it at leisure.
 async fn reauthenticate(state: &AppState, user_id: i64, password: &str) -> Result<bool, AppError> {
@@ -595,21 +694,37 @@ async fn reauthenticate(state: &AppState, user_id: i64, password: &str) -> Resul
     let account = users::by_id(&state.pool, user_id)
         .await?
         .ok_or(AppError::LoginRequired)?;
+    if !has_password(&account.password_hash) {
+        // No password to type (single sign-on): the account's address confirms instead.
+        return Ok(auth::constant_time_eq(
+            &password.trim().to_lowercase(),
+            &account.email,
+        ));
+    }
     state
         .passwords
         .verify(account.password_hash, password.to_string())
         .await
 }
 
+async fn account_has_password(state: &AppState, user_id: i64) -> Result<bool, AppError> {
+    let account = users::by_id(&state.pool, user_id)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
+    Ok(has_password(&account.password_hash))
+}
+
 pub async fn delete_form(
     visitor: Visitor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    visitor.require_user()?;
+    let user = visitor.require_user()?;
+    let has_password = account_has_password(&state, user.user_id).await?;
     render_page(
         &visitor,
         &DeletePage {
             layout: Layout::new("Delete your account", &visitor, &state),
+            has_password,
         },
         StatusCode::OK,
     )
@@ -623,18 +738,35 @@ pub async fn delete_account(
     }: UserForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let has_password = account_has_password(&state, user.user_id).await?;
     let refuse = |problem: String, status: StatusCode| {
         let layout = Layout::new("Delete your account", &visitor, &state).with_error(problem);
-        render_page(&visitor, &DeletePage { layout }, status)
+        render_page(
+            &visitor,
+            &DeletePage {
+                layout,
+                has_password,
+            },
+            status,
+        )
     };
     let matches = or_refuse!(
         reauthenticate(&state, user.user_id, form.get("password")).await,
         refuse
     );
     if !matches {
+        let problem = if has_password {
+            "Your password is not right."
+        } else {
+            "Type the email address of your account exactly."
+        };
         let layout = Layout::new("Delete your account", &visitor, &state)
-            .with_field_error("password", "Your password is not right.");
-        return render_page(&visitor, &DeletePage { layout }, StatusCode::UNAUTHORIZED);
+            .with_field_error("password", problem);
+        let page = DeletePage {
+            layout,
+            has_password,
+        };
+        return render_page(&visitor, &page, StatusCode::UNAUTHORIZED);
     }
     users::delete(&state.pool, user.user_id).await?;
     let secure = state.config.base_url.starts_with("https://");

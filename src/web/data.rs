@@ -8,7 +8,7 @@
 //! as any fetch from a host somebody else chose does. Every form is CSRF-checked and needs
 //! a logged-in account; a refusal is shown beside its field with a matching status.
 
-mod import_steps;
+pub(crate) mod import_steps;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};

@@ -11,6 +11,7 @@
 //! - [`tokens`]: the account's API tokens (`/account/tokens`).
 //! - [`data`]: the account's own export and photo imports (`/account/data`).
 //! - [`domains`]: domain administration (`/domains`): addresses, photos taken off, logos.
+//! - [`sso`]: single sign-on at the `[oidc]` provider (`/login/sso`, its callback).
 
 pub mod account;
 pub mod api_docs;
@@ -32,6 +33,7 @@ pub mod public_profile;
 pub mod reach;
 pub mod recrop;
 pub mod session;
+pub mod sso;
 pub mod tokens;
 pub mod user_form;
 
@@ -44,6 +46,8 @@ crate::routes! {
     "/static/{name}" => { GET => assets::static_file },
     "/signup" => { GET => account::signup_form, POST => account::signup },
     "/login" => { GET => account::login_form, POST => account::login },
+    "/login/sso" => { GET => sso::start },
+    "/login/sso/callback" => { GET => sso::callback },
     "/logout" => { POST => account::logout },
     "/forgot" => { GET => account::forgot_form, POST => account::forgot },
     "/reset/{token}" => { GET => account::reset_form, POST => account::reset },

@@ -29,33 +29,36 @@ pub struct Layout {
     pub mail_logged: bool,
     /// Per form field (its `name`), the reason its value was refused, shown beside it.
     pub field_errors: Vec<(&'static str, String)>,
+    /// The single sign-on provider's name, when there is one ("Log in with …").
+    pub sso_name: Option<String>,
+    /// Whether local passwords work (`password_login`).
+    pub password_login: bool,
 }
 
 impl Layout {
     pub fn new(title: &str, visitor: &Visitor, state: &AppState) -> Layout {
         Layout {
-            title: title.to_string(),
             user_email: visitor.user.as_ref().map(|u| u.email.clone()),
             csrf: visitor.csrf.clone(),
-            registration_open: state.config.registration_open,
-            notice: None,
-            error: None,
-            mail_logged: state.config.smtp_url.is_empty(),
-            field_errors: Vec::new(),
+            ..Layout::anonymous(title, state)
         }
     }
 
     /// The layout for a page rendered outside a handler (an error page): nobody logged in.
     pub fn anonymous(title: &str, state: &AppState) -> Layout {
+        let config = &state.config;
         Layout {
             title: title.to_string(),
             user_email: None,
             csrf: String::new(),
-            registration_open: state.config.registration_open,
+            // Sign-up is a password form: with passwords off, accounts come from the provider.
+            registration_open: config.registration_open && config.password_login,
             notice: None,
             error: None,
-            mail_logged: state.config.smtp_url.is_empty(),
+            mail_logged: config.smtp_url.is_empty(),
             field_errors: Vec::new(),
+            sso_name: state.sso.as_ref().map(|sso| sso.display_name().to_string()),
+            password_login: config.password_login,
         }
     }
 

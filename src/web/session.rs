@@ -75,6 +75,22 @@ impl Visitor {
         }
     }
 
+    /// The visitor a response signs in with `session` (a cookie just made by
+    /// [`start_session`]), for a page answered in that same response.
+    pub async fn signed_in(state: &AppState, session: &Cookie<'_>) -> Result<Visitor, AppError> {
+        let hash = token_hash(session.value());
+        let user = users::session_user(&state.pool, &hash)
+            .await?
+            .ok_or_else(|| AppError::Internal("a session just made is missing".into()))?;
+        Ok(Visitor {
+            csrf: user.csrf_token.clone(),
+            user: Some(user),
+            session_hash: Some(hash),
+            new_csrf_cookie: false,
+            secure: state.config.base_url.starts_with("https://"),
+        })
+    }
+
     /// The logged-in account, or a redirect to the login page.
     pub fn require_user(&self) -> Result<&SessionUser, AppError> {
         self.user.as_ref().ok_or(AppError::LoginRequired)

@@ -15,7 +15,7 @@ use crate::web::auth::take;
 
 /// Why an import stopped: a refusal shown beside its field (with its status, and when to
 /// try again for a limit), or a fault of the server's.
-pub(super) enum Refused {
+pub(crate) enum Refused {
     Shown(String, StatusCode, Option<u64>),
     Fault(AppError),
 }
@@ -40,7 +40,7 @@ impl From<sqlx::Error> for Refused {
 }
 
 /// A limit used up becomes a refusal on the page (429 with `Retry-After`).
-pub(super) async fn spend(
+pub(crate) async fn spend(
     counted: impl std::future::Future<Output = Result<(), AppError>>,
 ) -> Result<(), Refused> {
     match counted.await {
@@ -59,7 +59,7 @@ pub(super) async fn spend(
 
 /// Refuses (409) when the account holds as many photos as it may: checked before anything
 /// is counted or fetched (the check that holds is in [`photos::insert_owned`]).
-pub(super) async fn make_room(state: &AppState, user_id: i64) -> Result<(), Refused> {
+pub(crate) async fn make_room(state: &AppState, user_id: i64) -> Result<(), Refused> {
     let max = state.config.max_photos_per_account;
     if photos::count_owned(&state.pool, user_id).await? < i64::from(max) {
         return Ok(());
@@ -69,7 +69,7 @@ pub(super) async fn make_room(state: &AppState, user_id: i64) -> Result<(), Refu
 }
 
 /// Counts one import against the account's and the server's hourly limits.
-pub(super) async fn spend_import(state: &AppState, user_id: i64) -> Result<(), Refused> {
+pub(crate) async fn spend_import(state: &AppState, user_id: i64) -> Result<(), Refused> {
     let account = user_id.to_string();
     spend(async {
         take(&state.pool, IMPORTS_PER_ACCOUNT, &account)
@@ -86,7 +86,7 @@ pub(super) async fn spend_import(state: &AppState, user_id: i64) -> Result<(), R
 }
 
 /// Runs fetched bytes through the intake and stores them as the account's photo.
-pub(super) async fn store(
+pub(crate) async fn store(
     state: &AppState,
     user_id: i64,
     fetched: Result<bytes::Bytes, ImportRefusal>,
