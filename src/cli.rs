@@ -14,7 +14,7 @@
 pub mod commands;
 pub mod opening;
 
-pub use commands::{Command, TokenCommand};
+pub use commands::{Command, DirectoryCommand, TokenCommand};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

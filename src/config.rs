@@ -6,6 +6,8 @@
 //! key, where the value came from and what is allowed. No global state: each test builds its
 //! own `Config`.
 
+pub mod directory;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -156,6 +158,8 @@ pub struct Config {
     pub phone_default_region: Option<phonenumber::country::Id>,
     /// The WhatsApp gateways of phone lookups and how hard they may be asked.
     pub gateways: GatewaySettings,
+    /// The company directory synced into addresses and photos (`[directory]`), if any.
+    pub directory: Option<directory::DirectorySettings>,
 }
 
 /// The WhatsApp gateways (seeds 003 GoWA and 004 Green API). An empty URL switches one off.
@@ -386,6 +390,8 @@ impl Config {
             phone_default_region: layers
                 .parse("phone_default_region", crate::phone::parse_region)?,
             gateways: gateway_settings(layers)?,
+            directory: directory::from_table(layers.file.get("directory"), &layers.flags)
+                .map_err(ConfigError)?,
         })
     }
 
@@ -570,11 +576,15 @@ impl Config {
             ("gateway_concurrency", gateways.concurrency.to_string()),
             ("gateway_min_interval_ms", millis(gateways.min_interval)),
         ];
-        entries
+        let mut text: String = entries
             .iter()
             .chain(&gateway_entries)
             .map(|(key, value)| format!("{key} = {value}\n"))
-            .collect()
+            .collect();
+        if let Some(directory) = &self.directory {
+            text.push_str(&directory.to_toml());
+        }
+        text
     }
 }
 
@@ -1056,6 +1066,10 @@ impl Layers {
         let file = self.file.keys().map(|name| ("config file", name));
         let flags = self.flags.keys().map(|name| ("--set", name));
         for (place, name) in file.chain(flags) {
+            // The `[directory]` table checks its own keys (config/directory.rs).
+            if name == "directory" || name.starts_with("directory.") {
+                continue;
+            }
             if !KEYS.iter().any(|k| k.name == name) {
                 let known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
                 return Err(ConfigError(format!(

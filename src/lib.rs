@@ -11,6 +11,8 @@
 //! - [`defaults`]: generated images for misses (every `d=` style, drawn in code).
 //! - [`photo_store`]: originals' bytes in the database or in an S3-compatible bucket.
 //! - [`photo_import`]: an account's photo fetched from a web address or from Gravatar.
+//! - [`directory`]: company directory sync (LDAP / Active Directory) into addresses and
+//!   photos, by `cameo directory sync` and periodically in the server.
 //! - [`store`]: SQLite or PostgreSQL via sqlx behind one [`store::Db`], the only place SQL
 //!   lives; [`store::changes`] notices writes from other processes.
 //! - [`operator`]: what the CLI's commands do: `add`, `remove`, `list`, `import`, `token`,
@@ -41,6 +43,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod defaults;
+pub mod directory;
 pub mod error;
 pub mod federation;
 pub mod gateways;
@@ -106,6 +109,7 @@ impl Application {
         }
         avatar::lookup::follow(Arc::downgrade(&state.clone().into_inner()));
         photo_store::collect_periodically(Arc::downgrade(&state.clone().into_inner()));
+        directory::periodic::sync_periodically(Arc::downgrade(&state.clone().into_inner()));
 
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let server = actix_web::HttpServer::new(move || {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use cameo::Application;
 use cameo::cli::opening::{check_exists_for_read, opened_line};
-use cameo::cli::{Command, CommandLine, TokenCommand, url_to_open};
+use cameo::cli::{Command, CommandLine, DirectoryCommand, TokenCommand, url_to_open};
 use cameo::config::{Config, Layers, LogFormat};
 use cameo::operator;
 use cameo::operator::export::ExportError;
@@ -193,6 +193,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         }
         Command::Token { command } => token(&pool, command).await?,
+        Command::Directory {
+            command: DirectoryCommand::Sync { dry_run },
+        } => directory_sync(&pool, &config, dry_run).await?,
         Command::Serve
         | Command::Config
         | Command::CheckDomain { .. }
@@ -239,6 +242,23 @@ async fn import_export(
         .map_err(|e| format!("import-export: {e}"))?;
     println!("{totals}");
     Ok(if totals.anything_skipped() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn directory_sync(
+    pool: &cameo::store::Db,
+    config: &Config,
+    dry_run: bool,
+) -> Result<ExitCode, String> {
+    let mut print = |line: &str| println!("{line}");
+    let report = operator::directory::sync(pool, config, dry_run, &mut print)
+        .await
+        .map_err(|e| format!("directory sync: {e}"))?;
+    println!("{}", report.summary());
+    Ok(if report.errors > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

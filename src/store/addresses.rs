@@ -120,7 +120,8 @@ pub(super) async fn find_or_insert_photo(
 ) -> Result<i64, sqlx::Error> {
     let existing: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
         "SELECT id FROM photos
-         WHERE content_digest = $1 AND format = $2 AND user_id IS NULL LIMIT 1",
+         WHERE content_digest = $1 AND format = $2 AND user_id IS NULL AND source IS NULL
+         LIMIT 1",
     )
     .bind(&photo.content_digest)
     .bind(photo.format.name())
@@ -132,7 +133,7 @@ pub(super) async fn find_or_insert_photo(
     }
 }
 
-async fn insert_digests(
+pub(super) async fn insert_digests(
     tx: &mut Tx,
     address_id: i64,
     identity: &Identity,

@@ -15,9 +15,10 @@ use std::future::Future;
 use super::{Db, Pool};
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 9] = [
     "users",
     "photos",
+    "directory_entries",
     "addresses",
     "address_digests",
     "profiles",
@@ -122,6 +123,7 @@ fn key_columns(table: &str) -> &'static [&'static str] {
         "address_digests" => &["digest", "address_id"],
         "profiles" => &["user_id"],
         "tokens" | "sessions" => &["token_hash"],
+        "directory_entries" => &["entry_key"],
         _ => &["id"],
     }
 }

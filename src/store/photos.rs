@@ -96,12 +96,14 @@ pub async fn stored_content_digests(
     Ok(stored)
 }
 
-/// Deletes operator photos (no owning account) that no address points at any more.
-/// Account photos stay until their owner deletes them. Returns how many were removed.
+/// Deletes operator photos (no owning account) that no address points at any more, and
+/// directory photos whose entry let them go. Account photos stay until their owner deletes
+/// them. Returns how many were removed.
 pub async fn delete_unreferenced(tx: &mut Tx) -> Result<u64, sqlx::Error> {
     on_tx!(tx, conn => sqlx::query(
         "DELETE FROM photos WHERE user_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM addresses WHERE photo_id = photos.id)",
+           AND NOT EXISTS (SELECT 1 FROM addresses WHERE photo_id = photos.id)
+           AND NOT EXISTS (SELECT 1 FROM directory_entries WHERE photo_id = photos.id)",
     )
     .execute(conn)
     .await
