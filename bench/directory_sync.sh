@@ -61,21 +61,21 @@ EOF
 cat >"$TMP/entries.py" <<'EOF'
 import base64, sys
 sys.path.insert(0, sys.argv[1])
-from make_photo import picture
+from make_photo import png
 mode, entries, side, changed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 out = sys.stdout
 if mode == "add":
     out.write("dn: dc=example,dc=org\nobjectClass: dcObject\nobjectClass: organization\no: Bench\ndc: example\n\n")
     out.write("dn: ou=people,dc=example,dc=org\nobjectClass: organizationalUnit\nou: people\n\n")
     for n in range(entries):
-        photo = base64.b64encode(picture(side, n % 9000)).decode()
+        photo = base64.b64encode(png(side, n % 9000)).decode()
         out.write(f"dn: uid=p{n},ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\n"
                   f"objectClass: adStyleUser\nuid: p{n}\ncn: Person {n}\nsn: {n}\n"
                   f"mail: p{n}@example.org\nproxyAddresses: SMTP:p{n}@example.org\n"
                   f"proxyAddresses: smtp:person.{n}@example.org\nthumbnailPhoto:: {photo}\n\n")
 else:
     for n in range(changed):
-        photo = base64.b64encode(picture(side + 2, n % 9000)).decode()
+        photo = base64.b64encode(png(side + 2, n % 9000)).decode()
         out.write(f"dn: uid=p{n},ou=people,dc=example,dc=org\nchangetype: modify\n"
                   f"replace: thumbnailPhoto\nthumbnailPhoto:: {photo}\n\n")
     for n in range(entries - changed, entries):
@@ -109,7 +109,7 @@ timed_sync() {
     local name=$1 out="$TMP/$1.out"
     /usr/bin/time -f '%e %M' -o "$TMP/$name.time" \
         "$CAMEO" --config "$TMP/cameo.toml" directory sync >"$out" 2>"$TMP/$name.err" ||
-        die "$name sync failed: $(tail -5 "$TMP/$name.err")"
+        die "$name sync failed: $(tail -3 "$out") $(tail -5 "$TMP/$name.err")"
     read -r seconds peak_kb <"$TMP/$name.time"
     awk -v name="$name" -v s="$seconds" -v kb="$peak_kb" -v n="$ENTRIES" -v totals="$(tail -1 "$out")" \
         'BEGIN { printf "%-24s %7.2f s %7.0f entries/s %7.1f MB peak RSS   %s\n", name, s, n / (s > 0 ? s : 0.01), kb / 1024, totals }'

@@ -70,6 +70,8 @@ pub enum PhotoWrite<P> {
 pub struct EntryWrite<P> {
     pub key: String,
     pub dn: String,
+    /// What the database holds of the entry now (`None`: a new entry).
+    pub before: Option<KnownEntry>,
     pub photo: PhotoWrite<P>,
     pub link: Vec<String>,
     pub unlink: Vec<String>,
@@ -223,6 +225,7 @@ pub fn plan<P>(seen: Vec<SeenEntry<P>>, snapshot: &Snapshot, precedence: Precede
             plan.writes.push(EntryWrite {
                 key: entry.key,
                 dn: entry.dn,
+                before: None,
                 photo,
                 link: addresses,
                 unlink,
@@ -284,6 +287,7 @@ pub fn plan<P>(seen: Vec<SeenEntry<P>>, snapshot: &Snapshot, precedence: Precede
         plan.writes.push(EntryWrite {
             key: entry.key,
             dn: entry.dn,
+            before: Some(known.clone()),
             photo,
             link: addresses,
             unlink,

@@ -79,7 +79,7 @@ pub enum SyncError {
     #[error("another directory sync is running (it holds the lease); try again later")]
     Busy,
     #[error(
-        "the search found no entries, so nothing was changed: the last sync applied {0}; check base_dn and filter"
+        "the search found no entries, so nothing was changed (the last sync left {0} entries); check base_dn and filter"
     )]
     NothingFound(usize),
 }

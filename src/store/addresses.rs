@@ -133,7 +133,7 @@ pub(super) async fn find_or_insert_photo(
     }
 }
 
-pub(super) async fn insert_digests(
+async fn insert_digests(
     tx: &mut Tx,
     address_id: i64,
     identity: &Identity,

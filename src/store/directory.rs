@@ -11,7 +11,6 @@
 //! and the change feed's triggers record every digest whose answer changed, as for any
 //! other write.
 
-use super::addresses::insert_digests;
 use super::photos::delete_unreferenced;
 use super::{Db, Tx, now};
 use crate::config::directory::Precedence;
@@ -125,14 +124,10 @@ async fn write_entry<P>(
     now: i64,
     load: &impl Fn(&P) -> Result<PreparedPhoto, String>,
 ) -> Result<Option<i64>, ApplyError> {
-    let old: Option<(Option<String>, Option<i64>)> = on_tx!(tx, conn => sqlx::query_as(
-        "SELECT photo_digest, photo_id FROM directory_entries WHERE entry_key = $1",
-    )
-    .bind(&write.key)
-    .fetch_optional(conn)
-    .await)?;
     let (digest, photo_id) = match &write.photo {
-        PhotoWrite::Keep => old.unwrap_or((None, None)),
+        PhotoWrite::Keep => write.before.as_ref().map_or((None, None), |before| {
+            (before.photo_digest.clone(), before.photo_id)
+        }),
         PhotoWrite::Clear => (None, None),
         PhotoWrite::Replace { digest, prepared } => {
             let photo = load(prepared).map_err(ApplyError::Staged)?;
@@ -194,27 +189,31 @@ async fn link_address(
     precedence: Precedence,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let row: Option<AddressRow> = on_tx!(tx, conn => sqlx::query_as(
+    // Most addresses of a first sync are new: one statement creates one, and only an
+    // address that exists is read and updated.
+    let created: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
+        "INSERT INTO addresses (kind, address, photo_id, confirmed_at, created_at,
+                                updated_at, source, directory_entry)
+         VALUES ('email', $1, $2, $3, $3, $3, 'directory', $4)
+         ON CONFLICT (address) DO NOTHING RETURNING id",
+    )
+    .bind(address)
+    .bind(entry_photo)
+    .bind(now)
+    .bind(key)
+    .fetch_optional(conn)
+    .await)?;
+    if let Some(id) = created {
+        return insert_email_digests(tx, id, address).await;
+    }
+    let row: AddressRow = on_tx!(tx, conn => sqlx::query_as(
         "SELECT a.id, a.user_id, a.source, a.photo_id, p.source
          FROM addresses a LEFT JOIN photos p ON p.id = a.photo_id WHERE a.address = $1",
     )
     .bind(address)
-    .fetch_optional(conn)
+    .fetch_one(conn)
     .await)?;
-    let Some((id, user_id, source, photo_id, photo_source)) = row else {
-        let id: i64 = on_tx!(tx, conn => sqlx::query_scalar(
-            "INSERT INTO addresses (kind, address, photo_id, confirmed_at, created_at,
-                                    updated_at, source, directory_entry)
-             VALUES ('email', $1, $2, $3, $3, $3, 'directory', $4) RETURNING id",
-        )
-        .bind(address)
-        .bind(entry_photo)
-        .bind(now)
-        .bind(key)
-        .fetch_one(conn)
-        .await)?;
-        return insert_digests(tx, id, &Identity::Email(address.to_string())).await;
-    };
+    let (id, user_id, source, photo_id, photo_source) = row;
     let owned = is_owned(user_id, source.as_deref());
     let photo = address_photo(
         precedence,
@@ -233,6 +232,22 @@ async fn link_address(
     .bind(photo)
     .bind(photo != photo_id)
     .bind(id)
+    .execute(conn)
+    .await
+    .map(|_| ()))
+}
+
+/// An email's two digests (MD5 and SHA-256, both exact), in one statement.
+async fn insert_email_digests(tx: &mut Tx, id: i64, address: &str) -> Result<(), sqlx::Error> {
+    let digests = Identity::Email(address.to_string()).digests();
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO address_digests (digest, address_id, exact)
+         VALUES ($1, $3, $4), ($2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(digests[0].to_hex())
+    .bind(digests[1].to_hex())
+    .bind(id)
+    .bind(true)
     .execute(conn)
     .await
     .map(|_| ()))

@@ -78,7 +78,7 @@ async fn a_search_that_finds_nobody_takes_nothing_back() {
     let output = dir.sync(&["--set", "directory.filter=(uid=nobody-here)"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("the search found no entries, so nothing was changed: the last sync applied 1; check base_dn and filter"),
+        stderr(&output).contains("the search found no entries, so nothing was changed (the last sync left 1 entries); check base_dn and filter"),
         "{}",
         stderr(&output)
     );
