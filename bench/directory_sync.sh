@@ -59,9 +59,11 @@ access to * by * read
 EOF
 # entries.py MODE: the LDIF of every entry (add), or of the changes (change).
 cat >"$TMP/entries.py" <<'EOF'
-import base64, sys
+import base64, functools, sys
 sys.path.insert(0, sys.argv[1])
-from make_photo import png
+import make_photo
+# 9,000 distinct pictures at most (make_photo's variants); each drawn once.
+png = functools.lru_cache(maxsize=None)(make_photo.png)
 mode, entries, side, changed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 out = sys.stdout
 if mode == "add":
