@@ -140,16 +140,19 @@ pub fn plan<P>(seen: Vec<SeenEntry<P>>, snapshot: &Snapshot, precedence: Precede
     };
     let mut claimed: HashMap<String, String> = HashMap::new();
     let mut kept: HashSet<String> = HashSet::new();
-    let linked_to = |key: &str| -> Vec<String> {
-        let mut addresses: Vec<String> = snapshot
-            .linked
-            .iter()
-            .filter(|(_, link)| link.entry_key == key)
-            .map(|(address, _)| address.clone())
-            .collect();
+    // Each entry's linked addresses, indexed once: looking them up by scanning every link
+    // for every entry made a sync of 30,000 unchanged entries take 8 s instead of 1.
+    let mut by_entry: HashMap<&str, Vec<String>> = HashMap::new();
+    for (address, link) in &snapshot.linked {
+        by_entry
+            .entry(link.entry_key.as_str())
+            .or_default()
+            .push(address.clone());
+    }
+    for addresses in by_entry.values_mut() {
         addresses.sort();
-        addresses
-    };
+    }
+    let linked_to = |key: &str| -> Vec<String> { by_entry.get(key).cloned().unwrap_or_default() };
     for entry in seen {
         plan.counts.entries += 1;
         let known = snapshot.entries.get(&entry.key);
