@@ -7,7 +7,7 @@
 //!
 //! Here the shared set-up; the tests are in [`sync`] (adding, changing, removing,
 //! precedence), [`failures`] (refusals and failures that change nothing) and [`server`]
-//! (the periodic sync, TLS).
+//! (the periodic sync, the lease, TLS).
 
 mod failures;
 mod server;

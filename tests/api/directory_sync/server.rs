@@ -1,4 +1,5 @@
-//! The server's periodic sync with its metrics, and TLS (ldaps://, StartTLS) to the directory.
+//! The server's periodic sync with its metrics, the lease that lets one node (or the
+//! operator's command) sync at a time, and TLS (ldaps://, StartTLS) to the directory.
 
 use super::*;
 use crate::helpers::*;
@@ -86,4 +87,62 @@ async fn ldaps_and_starttls_trust_only_the_configured_ca() {
             && err.contains("UnknownIssuer"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn while_another_node_holds_the_lease_neither_the_command_nor_the_timer_syncs() {
+    let Some(slapd) = Slapd::start() else { return };
+    slapd.add_person(&person("bob", "bob@example.org", Some(&jpeg(BLUE))));
+    let dir = directory_on(slapd, "").await;
+    execute(
+        &dir.app.operator,
+        "UPDATE directory_sync SET lease_holder = $1, lease_until = 4000000000 WHERE id = 1",
+        &["another-node"],
+    )
+    .await;
+    let output = dir.sync(&[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("another directory sync is running (it holds the lease)"),
+        "{}",
+        stderr(&output)
+    );
+    // A server whose timer would sync every second waits for the lease too.
+    let table = directory_table(&dir.slapd, "interval_s = 1");
+    let settings = settings_of(&table);
+    let database_url = dir.app.config.database_url.clone();
+    let data_dir = dir.app.config.data_dir.clone();
+    let node = spawn_app_with(move |c| {
+        c.directory = Some(settings);
+        c.database_url = database_url;
+        c.data_dir = data_dir;
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(dir.avatar_colour("bob@example.org").await, None);
+    assert_eq!(
+        count(&dir.app.operator, "SELECT COUNT(*) FROM addresses").await,
+        0
+    );
+
+    // The lease expires (or is given back): the next tick syncs.
+    execute(
+        &dir.app.operator,
+        "UPDATE directory_sync SET lease_holder = NULL, lease_until = 0 WHERE id = 1 AND lease_holder = $1",
+        &["another-node"],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while node
+        .get(&format!("/avatar/{}?d=404", md5_of("bob@example.org")))
+        .await
+        .status()
+        != 200
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sync after the lease was free"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
