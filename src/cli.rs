@@ -14,7 +14,7 @@
 pub mod commands;
 pub mod opening;
 
-pub use commands::{Command, DomainAdminCommand, TokenCommand};
+pub use commands::{Command, DirectoryCommand, DomainAdminCommand, TokenCommand};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

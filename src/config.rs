@@ -8,6 +8,7 @@
 
 mod oidc;
 pub use oidc::OidcSettings;
+pub mod directory;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -163,6 +164,8 @@ pub struct Config {
     pub password_login: bool,
     /// Single sign-on through an OpenID provider (`[oidc]`), when configured.
     pub oidc: Option<OidcSettings>,
+    /// The company directory synced into addresses and photos (`[directory]`), if any.
+    pub directory: Option<directory::DirectorySettings>,
 }
 
 /// The WhatsApp gateways (seeds 003 GoWA and 004 Green API). An empty URL switches one off.
@@ -398,6 +401,8 @@ impl Config {
             gateways: gateway_settings(layers)?,
             password_login,
             oidc,
+            directory: directory::from_table(layers.file.get("directory"), &layers.flags)
+                .map_err(ConfigError)?,
         })
     }
 
@@ -610,12 +615,16 @@ impl Config {
                 oidc.map_or("5000".into(), |o| millis(o.timeout)),
             ),
         ];
-        entries
+        let mut text: String = entries
             .iter()
             .chain(&gateway_entries)
             .chain(&oidc_entries)
             .map(|(key, value)| format!("{key} = {value}\n"))
-            .collect()
+            .collect();
+        if let Some(directory) = &self.directory {
+            text.push_str(&directory.to_toml());
+        }
+        text
     }
 }
 
@@ -1139,6 +1148,10 @@ impl Layers {
         let file = self.file.keys().map(|name| ("config file", name));
         let flags = self.flags.keys().map(|name| ("--set", name));
         for (place, name) in file.chain(flags) {
+            // The `[directory]` table checks its own keys (config/directory.rs).
+            if name == "directory" || name.starts_with("directory.") {
+                continue;
+            }
             if !KEYS.iter().any(|k| k.name == name) {
                 let known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
                 return Err(ConfigError(format!(

@@ -13,6 +13,8 @@
 //! - [`photo_import`]: an account's photo fetched from a web address or from Gravatar.
 //! - [`account_photos`]: adding a photo to an account (limit, intake, bucket, row), for the
 //!   upload form and the API alike.
+//! - [`directory`]: company directory sync (LDAP / Active Directory) into addresses and
+//!   photos, by `cameo directory sync` and periodically in the server.
 //! - [`store`]: SQLite or PostgreSQL via sqlx behind one [`store::Db`], the only place SQL
 //!   lives; [`store::changes`] notices writes from other processes.
 //! - [`operator`]: what the CLI's commands do: `add`, `remove`, `list`, `import`, `token`,
@@ -46,6 +48,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod defaults;
+pub mod directory;
 pub mod error;
 pub mod federation;
 pub mod gateways;
@@ -112,6 +115,7 @@ impl Application {
         }
         avatar::lookup::follow(Arc::downgrade(&state.clone().into_inner()));
         photo_store::collect_periodically(Arc::downgrade(&state.clone().into_inner()));
+        directory::periodic::sync_periodically(Arc::downgrade(&state.clone().into_inner()));
 
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let server = actix_web::HttpServer::new(move || {

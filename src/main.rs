@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use cameo::Application;
 use cameo::cli::opening::{check_exists_for_read, opened_line};
-use cameo::cli::{Command, CommandLine, DomainAdminCommand, TokenCommand, url_to_open};
+use cameo::cli::{
+    Command, CommandLine, DirectoryCommand, DomainAdminCommand, TokenCommand, url_to_open,
+};
 use cameo::config::{Config, Layers, LogFormat};
 use cameo::operator;
 use cameo::operator::export::ExportError;
@@ -194,6 +196,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
         }
         Command::Token { command } => token(&pool, command).await?,
         Command::DomainAdmin { command } => domain_admin(&pool, command).await?,
+        Command::Directory {
+            command: DirectoryCommand::Sync { dry_run },
+        } => directory_sync(&pool, &config, dry_run).await?,
         Command::Serve
         | Command::Config
         | Command::CheckDomain { .. }
@@ -290,6 +295,23 @@ async fn domain_admin(
             print_output(&text)
         }
     }
+}
+
+async fn directory_sync(
+    pool: &cameo::store::Db,
+    config: &Config,
+    dry_run: bool,
+) -> Result<ExitCode, String> {
+    let mut print = |line: &str| println!("{line}");
+    let report = operator::directory::sync(pool, config, dry_run, &mut print)
+        .await
+        .map_err(|e| format!("directory sync: {e}"))?;
+    println!("{}", report.summary());
+    Ok(if report.errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn token(pool: &cameo::store::Db, command: TokenCommand) -> Result<ExitCode, String> {

@@ -11,6 +11,7 @@
 //! [`RenderMetrics`], Gravatar's [`FallbackMetrics`] — so nothing is global and each test's
 //! server counts alone; the scrape gathers them all.
 
+mod directory;
 mod text;
 
 use std::collections::{BTreeMap, HashMap};
@@ -313,6 +314,7 @@ pub async fn scrape(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
     state.passwords.write_metrics(&mut out);
     state.outbox.write_metrics(&mut out);
     write_stored(&mut out, &state).await;
+    directory::write_directory(&mut out, &state).await;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -1,6 +1,7 @@
 //! What the operator CLI does: `add`, `remove` (emails, OpenIDs and phone numbers), `list`,
 //! `import`; in [`tokens`],
-//! `token create|list|revoke`; in [`backup`], `backup` and `restore`; in [`export`] (with
+//! `token create|list|revoke`; in [`backup`], `backup` and `restore`; in [`directory`],
+//! `directory sync`; in [`export`] (with
 //! [`ivatar_xml`] for libravatar.org's files), `export` and `import-export`.
 //!
 //! These work on the database directly, so they are safe to run against a live server: the
@@ -10,6 +11,7 @@
 //! reported and skipped, never fatal.
 
 pub mod backup;
+pub mod directory;
 pub mod domain_admins;
 pub mod export;
 pub mod ivatar_xml;

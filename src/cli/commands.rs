@@ -114,6 +114,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DomainAdminCommand,
     },
+    /// The company directory (LDAP / Active Directory): `cameo directory sync`.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
     /// Print the effective configuration as TOML.
     Config,
     /// Check a domain's Libravatar SRV records, as a client would see them.
@@ -132,6 +137,22 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `cameo directory …`: the company directory (the `[directory]` table of cameo.toml).
+#[derive(Subcommand)]
+pub enum DirectoryCommand {
+    /// Sync addresses and photos from the LDAP / Active Directory server now.
+    ///
+    /// Prints one line per entry (added, updated, unchanged, removed, skipped, refused) and
+    /// the totals. Changes are applied in one transaction only after the whole search
+    /// succeeded: a sync that fails changes nothing. Exits with status 1 if the sync failed
+    /// or any photo was refused. Waits for no one: if another sync runs, it stops at once.
+    Sync {
+        /// Show what would change, and check the photos, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -29,7 +29,7 @@ impl std::fmt::Display for MigrationReport {
         for table in &self.tables {
             writeln!(
                 f,
-                "{:<16} {:>9} rows, {:>9} written now, {:>9} in the target",
+                "{:<17} {:>9} rows, {:>9} written now, {:>9} in the target",
                 table.table, table.source_rows, table.written, table.target_rows
             )?;
         }

@@ -120,7 +120,7 @@ pub(super) async fn find_or_insert_photo(
 ) -> Result<i64, sqlx::Error> {
     let existing: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
         "SELECT id FROM photos
-         WHERE content_digest = $1 AND format = $2 AND user_id IS NULL
+         WHERE content_digest = $1 AND format = $2 AND user_id IS NULL AND source IS NULL
            AND NOT EXISTS (SELECT 1 FROM domain_defaults WHERE photo_id = photos.id)
          LIMIT 1",
     )

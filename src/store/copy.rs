@@ -16,10 +16,11 @@ use super::{Db, Pool};
 
 /// The tables copied, parents before children. (`oidc_logins`, logins at the provider for
 /// the next ten minutes, are running state like the rate limits.)
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 12] = [
     "users",
     "oidc_links",
     "photos",
+    "directory_entries",
     "addresses",
     "address_digests",
     "profiles",
@@ -130,6 +131,7 @@ fn key_columns(table: &str) -> &'static [&'static str] {
         "domain_admins" => &["domain", "user_id"],
         "domain_defaults" => &["domain"],
         "oidc_links" => &["issuer", "subject"],
+        "directory_entries" => &["entry_key"],
         _ => &["id"],
     }
 }

@@ -1,7 +1,8 @@
 //! The store: the only place SQL lives, on SQLite or PostgreSQL behind one handle, [`Db`].
 //!
 //! One file per aggregate ([`photos`], [`addresses`], [`users`] with their sessions,
-//! [`tokens`]), [`gateway_copies`] for WhatsApp avatars kept from gateways, [`stats`] for
+//! [`tokens`]), [`gateway_copies`] for WhatsApp avatars kept from gateways, [`directory`]
+//! for what the company directory gave and [`directory_sync`] for its lease and last run, [`stats`] for
 //! the probes and metrics, [`throttles`] for rate limits that hold
 //! across processes, [`feed`] for the change feed, plus [`changes`], which tells the hot
 //! path cheaply whether anyone (this process or an operator's `cameo add` in another) has
@@ -63,6 +64,8 @@ pub mod backup;
 pub mod changes;
 pub mod copy;
 mod db;
+pub mod directory;
+pub mod directory_sync;
 pub mod domains;
 pub mod export;
 pub mod feed;

@@ -106,14 +106,15 @@ pub async fn stored_content_digests(
     Ok(stored)
 }
 
-/// Deletes operator photos (no owning account) that no address points at any more and that
-/// are no domain's default image. Account photos stay until their owner deletes them.
-/// Returns how many were removed.
+/// Deletes operator photos (no owning account) that no address points at any more, that
+/// are no domain's default image, and directory photos whose entry let them go. Account
+/// photos stay until their owner deletes them. Returns how many were removed.
 pub async fn delete_unreferenced(tx: &mut Tx) -> Result<u64, sqlx::Error> {
     on_tx!(tx, conn => sqlx::query(
         "DELETE FROM photos WHERE user_id IS NULL
            AND NOT EXISTS (SELECT 1 FROM addresses WHERE photo_id = photos.id)
-           AND NOT EXISTS (SELECT 1 FROM domain_defaults WHERE photo_id = photos.id)",
+           AND NOT EXISTS (SELECT 1 FROM domain_defaults WHERE photo_id = photos.id)
+           AND NOT EXISTS (SELECT 1 FROM directory_entries WHERE photo_id = photos.id)",
     )
     .execute(conn)
     .await

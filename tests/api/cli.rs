@@ -18,6 +18,7 @@ fn help_lists_every_command() {
         "import-export",
         "token",
         "check-domain",
+        "directory",
         "config",
         "--data-dir",
         "--config",
@@ -36,6 +37,7 @@ fn help_lists_every_command() {
         "import-export",
         "token",
         "check-domain",
+        "directory",
         "config",
     ] {
         let output = run_cameo(dir.path(), &[command, "--help"], &[]);
