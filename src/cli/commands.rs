@@ -146,8 +146,9 @@ pub enum DirectoryCommand {
     /// Sync addresses and photos from the LDAP / Active Directory server now.
     ///
     /// Prints one line per entry (added, updated, unchanged, removed, skipped, refused) and
-    /// the totals. Changes are applied in one transaction only after the whole search
-    /// succeeded: a sync that fails changes nothing. Exits with status 1 if the sync failed
+    /// the totals. Changes are applied only after the whole search succeeded (a search that
+    /// fails changes nothing), each entry whole, in batches that hold the database's write
+    /// lock a fraction of a second each. Exits with status 1 if the sync failed
     /// or any photo was refused. Waits for no one: if another sync runs, it stops at once.
     Sync {
         /// Show what would change, and check the photos, without changing anything.

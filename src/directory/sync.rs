@@ -1,10 +1,13 @@
 //! One sync, start to end: bind, read what the last sync left, search (paged), take each
 //! changed photo through the bounded intake into the staging file, and only once the search
-//! is known to be complete plan the changes and apply them in one write transaction.
+//! is known to be complete plan the changes and apply them, a batch of entries per write
+//! transaction ([`store::directory::apply`]).
 //!
-//! So a sync that fails anywhere before the commit (unreachable server, refused bind, a
-//! page that fails, a size limit hit part-way, the database) changes nothing, and one that
-//! commits changes everything it planned: never a mix.
+//! So a sync that fails anywhere before applying (unreachable server, refused bind, a page
+//! that fails, a size limit hit part-way) changes nothing, and an entry missing from a failed
+//! search is never taken for one that left. While it applies, each entry changes whole: an
+//! address shows what its entry gave it before or after, never a photo of neither; a sync
+//! stopped there by the database is completed by the next one.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -35,7 +38,7 @@ pub struct SyncReport {
     pub errors: u64,
     pub applied: bool,
     pub duration_ms: u64,
-    /// Of which the one write transaction took this long (0 for a dry run).
+    /// Of which applying the plan took this long (0 for a dry run).
     pub apply_ms: u64,
 }
 
