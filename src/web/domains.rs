@@ -63,7 +63,7 @@ struct DomainPage {
     layout: Layout,
     domain: String,
     addresses: Vec<AddressRow>,
-    /// The default image's photo id, if set (its preview is the first address's avatar).
+    /// Whether the domain has a default image (previewed on one of its photo-less addresses).
     has_default: bool,
     /// An address of the domain without a photo, to preview the default image on.
     preview_sha256: Option<String>,
@@ -166,18 +166,19 @@ pub async fn set_default(
     path: web::Path<String>,
     multipart: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let user = visitor.require_user()?.clone();
+    let user = visitor.require_user()?;
+    // Who may is known from the path: nobody else's upload is read at all.
+    let domain = administered(&state, user, &path).await?;
     let limits = intake_limits(&state.config);
     let form = match read_upload(multipart, limits.max_bytes).await {
         Ok(form) => form,
         Err(message) => {
-            let domain = administered(&state, &user, &path).await?;
             let layout = Layout::new(&domain, &visitor, &state).with_error(message);
             return domain_page(&visitor, &state, domain, layout, StatusCode::BAD_REQUEST).await;
         }
     };
     visitor.check_csrf(&form.csrf)?;
-    let domain = administered(&state, &user, &path).await?;
+    let user_id = user.user_id;
     let layout = Layout::new(&domain, &visitor, &state);
     let Some(bytes) = form.photo.filter(|b| !b.is_empty()) else {
         let layout = layout.with_error("Choose an image to upload.");
@@ -198,7 +199,7 @@ pub async fn set_default(
         }
     };
     let photo = offload(state.photo_bucket.as_ref(), photo).await?;
-    domains::set_default(&state.pool, &domain, &photo, user.user_id).await?;
+    domains::set_default(&state.pool, &domain, &photo, user_id).await?;
     let layout = layout
         .with_notice("The default image is set: addresses of this domain without a photo show it.");
     domain_page(&visitor, &state, domain, layout, StatusCode::OK).await

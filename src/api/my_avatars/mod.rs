@@ -95,13 +95,14 @@ fn avatar_url(base_url: &str, address: &str) -> String {
     format!("{base_url}/avatar/{}", Digest::sha256_of(address).to_hex())
 }
 
-/// The account's photos as Gravatar lists them, `selected` for `selected` (an address).
+/// The account's photos as Gravatar lists them, `selected` for `selected` (an address),
+/// with `owned` its confirmed addresses as they are now.
 async fn avatars_of(
     state: &AppState,
     user_id: i64,
+    owned: &[OwnedAddress],
     selected: Option<&OwnedAddress>,
 ) -> Result<Vec<Avatar>, AppError> {
-    let owned = addresses::owned_by(&state.pool, user_id).await?;
     let alt_text = profiles::load(&state.pool, user_id)
         .await?
         .details
@@ -151,7 +152,7 @@ pub async fn list(
         Some(hash) => Some(address_of_hash(&owned, hash)?),
         None => None,
     };
-    let avatars = avatars_of(&state, owner.user_id, selected).await?;
+    let avatars = avatars_of(&state, owner.user_id, &owned, selected).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(avatars))
@@ -210,7 +211,7 @@ pub async fn upload(
     }
     let shown = addresses::owned_by(&state.pool, owner.user_id).await?;
     let selected = target.and_then(|t| shown.iter().find(|a| a.id == t.id));
-    let avatar = avatars_of(&state, owner.user_id, selected)
+    let avatar = avatars_of(&state, owner.user_id, &shown, selected)
         .await?
         .into_iter()
         .find(|a| a.image_id == added.photo_id.to_string())
